@@ -1,0 +1,13 @@
+//! Database migrations: one file per change, never edited once landed.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_organizations_users;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_organizations_users::Migration)]
+    }
+}

@@ -1,0 +1,132 @@
+//! Every setting of the server, from flags and `ORGHUB_*` environment variables.
+//! The defaults run out of the box on a SQLite file in the working directory.
+use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr};
+
+/// A value that must never be printed (keys, secrets).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Server configuration.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Config {
+    /// Database URL: `sqlite://PATH` (created and migrated on first start) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "ORGHUB_DATABASE_URL",
+        default_value = "sqlite://orghub.db"
+    )]
+    pub database_url: String,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "ORGHUB_DATABASE_POOL_SIZE", default_value_t = 8)]
+    pub database_pool_size: u32,
+
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "ORGHUB_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Secret for HS256 operator tokens (`orghub token`). When unset with SQLite, one is
+    /// generated and kept in `<database file>.keys`; required with PostgreSQL.
+    #[arg(long, env = "ORGHUB_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// PEM file with an RS256 public key; tokens signed by its private key are accepted too.
+    #[arg(long, env = "ORGHUB_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// Expected `iss` claim of every token.
+    #[arg(long, env = "ORGHUB_JWT_ISSUER", default_value = "orghub")]
+    pub jwt_issuer: String,
+
+    /// Expected `aud` claim of every token.
+    #[arg(long, env = "ORGHUB_JWT_AUDIENCE", default_value = "orghub")]
+    pub jwt_audience: String,
+
+    /// 32-byte key (64 hex digits) that encrypts secrets at rest. When unset with SQLite, one
+    /// is generated and kept in `<database file>.keys`; required with PostgreSQL.
+    #[arg(long, env = "ORGHUB_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<Secret>,
+
+    /// Largest page any list returns; a larger `limit` is refused.
+    #[arg(long, env = "ORGHUB_MAX_PAGE_SIZE", default_value_t = 500)]
+    pub max_page_size: u64,
+
+    /// Seconds a request may run before it is answered with 408.
+    #[arg(long, env = "ORGHUB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "ORGHUB_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Name of the MSP organization created on first start with an empty database.
+    #[arg(long, env = "ORGHUB_BOOTSTRAP_ORG_NAME", default_value = "My MSP")]
+    pub bootstrap_org_name: String,
+
+    /// E-mail of the admin user created on first start with an empty database.
+    #[arg(
+        long,
+        env = "ORGHUB_BOOTSTRAP_ADMIN_EMAIL",
+        default_value = "admin@example.com"
+    )]
+    pub bootstrap_admin_email: String,
+
+    /// Log line format.
+    #[arg(long, env = "ORGHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The defaults, for tests and embedding: every field as if no flag or variable were set.
+    pub fn defaults() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: Config,
+        }
+        <Wrapper as clap::Parser>::parse_from(["orghub"]).config
+    }
+
+    /// The SQLite file behind `database_url`, if it names one.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        if path.is_empty() || path == ":memory:" {
+            return None;
+        }
+        Some(PathBuf::from(path))
+    }
+}

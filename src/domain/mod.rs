@@ -1,0 +1,170 @@
+//! Business rules, one module per concept. Knows nothing of GraphQL or HTTP: every
+//! function takes the `Store`, usually an `Actor`, and returns domain types or `AppError`.
+pub mod filter;
+pub mod names;
+pub mod organizations;
+pub mod reserved_names;
+pub mod users;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Order, SqlErr, TransactionOptions,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// The database and the limits every query honours.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: DatabaseConnection,
+    /// Hard maximum of any list's `limit`.
+    pub max_page_size: u64,
+}
+
+impl Store {
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// A transaction that writes. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing to upgrade.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
+    /// Validated `(limit, offset)`: `limit` defaults to, and may not exceed, the maximum page size.
+    pub fn page(&self, limit: Option<i32>, offset: Option<i32>) -> AppResult<(u64, u64)> {
+        let limit = match limit {
+            None => self.max_page_size,
+            Some(l) if l < 0 => {
+                return Err(AppError::invalid(
+                    "limit",
+                    "OUT_OF_RANGE",
+                    "must not be negative",
+                ));
+            }
+            Some(l) if l as u64 > self.max_page_size => {
+                return Err(AppError::invalid(
+                    "limit",
+                    "OUT_OF_RANGE",
+                    format!(
+                        "must be at most {} (the maximum page size); page with `offset`",
+                        self.max_page_size
+                    ),
+                ));
+            }
+            Some(l) => l as u64,
+        };
+        let offset = match offset {
+            None => 0,
+            Some(o) if o < 0 => {
+                return Err(AppError::invalid(
+                    "offset",
+                    "OUT_OF_RANGE",
+                    "must not be negative",
+                ));
+            }
+            Some(o) => o as u64,
+        };
+        Ok((limit, offset))
+    }
+}
+
+/// Now, at the microsecond precision both databases keep, so a stored timestamp
+/// compares equal to the value that was written.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// An id from the API: a UUID, or `BAD_USER_INPUT`/`INVALID_FORMAT` naming the field.
+pub fn parse_id(field: &str, raw: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(raw.trim()).map_err(|_| {
+        AppError::invalid(
+            field,
+            "INVALID_FORMAT",
+            format!("`{raw}` is not a valid id"),
+        )
+    })
+}
+
+pub fn parse_ids(field: &str, raw: &[String]) -> AppResult<Vec<Uuid>> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, r)| parse_id(&format!("{field}.{i}"), r))
+        .collect()
+}
+
+/// The unique index a write violated, if that is why it failed.
+pub fn unique_violation(err: &DbErr) -> Option<String> {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(message)) => Some(message),
+        _ => None,
+    }
+}
+
+/// `[["name"], ["createdAt", "DESC"]]` → validated columns and directions.
+pub fn parse_order<F: Copy>(
+    order: &[Vec<String>],
+    columns: &[(&str, F)],
+) -> AppResult<Vec<(F, Order)>> {
+    let known = || {
+        columns
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    order
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let field = format!("order.{i}");
+            let (name, dir) = match item.as_slice() {
+                [name] => (name, None),
+                [name, dir] => (name, Some(dir)),
+                _ => {
+                    return Err(AppError::invalid(
+                        field,
+                        "INVALID_FORMAT",
+                        "each entry is [column] or [column, direction]",
+                    ));
+                }
+            };
+            let column = columns
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, c)| *c)
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        &field,
+                        "INVALID_FORMAT",
+                        format!("cannot order by `{name}`; use one of {}", known()),
+                    )
+                })?;
+            let order = match dir.map(|d| d.to_ascii_uppercase()) {
+                None => Order::Asc,
+                Some(d) if d == "ASC" || d == "ASC NULLS FIRST" || d == "ASC NULLS LAST" => {
+                    Order::Asc
+                }
+                Some(d) if d == "DESC" || d == "DESC NULLS FIRST" || d == "DESC NULLS LAST" => {
+                    Order::Desc
+                }
+                Some(d) => {
+                    return Err(AppError::invalid(
+                        field,
+                        "INVALID_FORMAT",
+                        format!("direction `{d}` is not ASC or DESC"),
+                    ));
+                }
+            };
+            Ok((column, order))
+        })
+        .collect()
+}

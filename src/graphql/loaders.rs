@@ -1,0 +1,84 @@
+//! Per-request DataLoaders, so nested fields of a list cost a constant number of queries.
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use uuid::Uuid;
+
+use crate::domain::Store;
+use crate::domain::organizations::{self, Org};
+use crate::domain::users::{self, User};
+
+pub struct Loaders {
+    pub org: DataLoader<OrgById>,
+    pub children: DataLoader<ChildrenOf>,
+    pub descendants: DataLoader<DescendantCount>,
+    pub users_of_org: DataLoader<UsersOfOrg>,
+    pub user: DataLoader<UserById>,
+}
+
+impl Loaders {
+    pub fn new(store: &Store) -> Self {
+        Loaders {
+            org: DataLoader::new(OrgById(store.clone()), tokio::spawn),
+            children: DataLoader::new(ChildrenOf(store.clone()), tokio::spawn),
+            descendants: DataLoader::new(DescendantCount(store.clone()), tokio::spawn),
+            users_of_org: DataLoader::new(UsersOfOrg(store.clone()), tokio::spawn),
+            user: DataLoader::new(UserById(store.clone()), tokio::spawn),
+        }
+    }
+}
+
+type LoadResult<V> = Result<HashMap<Uuid, V>, async_graphql::Error>;
+
+pub struct OrgById(Store);
+impl Loader<Uuid> for OrgById {
+    type Value = Org;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Org> {
+        Ok(organizations::by_ids(&self.0, keys).await?)
+    }
+}
+
+pub struct ChildrenOf(Store);
+impl Loader<Uuid> for ChildrenOf {
+    type Value = Vec<Org>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Org>> {
+        Ok(organizations::children_of(&self.0, keys).await?)
+    }
+}
+
+/// Keyed by (id, path): the count needs the path, which the caller already holds.
+pub struct DescendantCount(Store);
+impl Loader<(Uuid, String)> for DescendantCount {
+    type Value = i64;
+    type Error = async_graphql::Error;
+    async fn load(
+        &self,
+        keys: &[(Uuid, String)],
+    ) -> Result<HashMap<(Uuid, String), i64>, async_graphql::Error> {
+        let counts = organizations::descendant_counts(&self.0, keys).await?;
+        Ok(keys
+            .iter()
+            .map(|k| (k.clone(), counts.get(&k.0).copied().unwrap_or(0)))
+            .collect())
+    }
+}
+
+pub struct UsersOfOrg(Store);
+impl Loader<Uuid> for UsersOfOrg {
+    type Value = Vec<User>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<User>> {
+        Ok(users::of_orgs(&self.0, keys).await?)
+    }
+}
+
+pub struct UserById(Store);
+impl Loader<Uuid> for UserById {
+    type Value = User;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<User> {
+        Ok(users::by_ids(&self.0, keys).await?)
+    }
+}

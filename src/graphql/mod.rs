@@ -1,0 +1,78 @@
+//! The GraphQL API: thin adapters that read arguments, take the `Actor` from the
+//! context, call one domain function and convert the result.
+mod inputs;
+mod loaders;
+mod organizations;
+mod reserved_names;
+mod scalars;
+mod users;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+pub use loaders::Loaders;
+
+use crate::auth::Actor;
+use crate::domain::Store;
+use crate::error::AppError;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    organizations::OrganizationQuery,
+    users::UserQuery,
+    reserved_names::ReservedNameQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    organizations::OrganizationMutation,
+    reserved_names::ReservedNameMutation,
+);
+
+pub type OrghubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Who sent the request: resolved once per request by the HTTP layer.
+pub enum Caller {
+    Known(Actor),
+    /// Why the request carries no usable identity.
+    Anonymous(String),
+}
+
+pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(16)
+    .limit_recursive_depth(32)
+}
+
+pub fn build(store: Store) -> OrghubSchema {
+    builder().data(store).finish()
+}
+
+/// The SDL checked in as `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+fn store<'a>(ctx: &Context<'a>) -> &'a Store {
+    ctx.data_unchecked::<Store>()
+}
+
+/// The authenticated caller, or `UNAUTHENTICATED`.
+fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor, AppError> {
+    match ctx.data_opt::<Caller>() {
+        Some(Caller::Known(actor)) => Ok(actor),
+        Some(Caller::Anonymous(why)) => Err(AppError::Unauthenticated(why.clone())),
+        None => Err(AppError::Unauthenticated("Authentication required".into())),
+    }
+}
+
+fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
+}
+
+fn rfc3339(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -1,0 +1,234 @@
+//! orghub: a GraphQL API server for managed-service providers.
+//!
+//! `build` turns a `Config` into a ready router (database connected and migrated);
+//! `serve` runs it until Ctrl-C or SIGTERM. Tests use `build` directly.
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+mod keys;
+pub mod web;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+pub use config::Config;
+use domain::Store;
+
+/// Settings the HTTP layer needs at request time.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    pub request_timeout_secs: u64,
+    pub max_body_bytes: usize,
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub tokens: auth::TokenService,
+    pub schema: graphql::OrghubSchema,
+    pub settings: Arc<HttpSettings>,
+    /// Encrypts secrets at rest.
+    pub secret_key: Arc<[u8; 32]>,
+}
+
+pub struct App {
+    pub state: AppState,
+    pub router: axum::Router,
+}
+
+/// Connects to the database named by the configuration. SQLite files are created
+/// when missing and run in WAL mode with a busy timeout, so writers queue.
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(config.database_url.clone());
+    options
+        .max_connections(config.database_pool_size.max(1))
+        .min_connections(1)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(15))
+                .foreign_keys(true)
+                // `_like` is case-sensitive on both databases; `_ilike` is the insensitive one.
+                .pragma("case_sensitive_like", "ON")
+        });
+    Database::connect(options).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            redact_url(&config.database_url)
+        )
+    })
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .context("database migration failed")
+}
+
+pub fn token_service(config: &Config) -> anyhow::Result<(auth::TokenService, [u8; 32])> {
+    let keys = keys::load(config)?;
+    let public_key = match &config.jwt_public_key_file {
+        Some(path) => {
+            Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?)
+        }
+        None => None,
+    };
+    let tokens = auth::TokenService::new(
+        &keys.jwt_secret,
+        public_key.as_deref(),
+        config.jwt_issuer.clone(),
+        config.jwt_audience.clone(),
+    )?;
+    Ok((tokens, keys.secret_key))
+}
+
+/// The whole application: database connected and migrated, keys loaded, router built.
+pub async fn build(config: &Config) -> anyhow::Result<App> {
+    let (tokens, secret_key) = token_service(config)?;
+    let db = connect(config).await?;
+    migrate(&db).await?;
+    let store = Store {
+        db,
+        max_page_size: config.max_page_size.max(1),
+    };
+    let state = AppState {
+        schema: graphql::build(store.clone()),
+        store,
+        tokens,
+        settings: Arc::new(HttpSettings {
+            request_timeout_secs: config.request_timeout_secs,
+            max_body_bytes: config.max_body_bytes,
+        }),
+        secret_key: Arc::new(secret_key),
+    };
+    Ok(App {
+        router: web::router(state.clone()),
+        state,
+    })
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, finishing the requests in flight.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = build(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+
+    if let Some((org, admin)) = domain::users::bootstrap(
+        &app.state.store,
+        &config.bootstrap_org_name,
+        &config.bootstrap_admin_email,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("first-start setup failed: {}", e.client_message()))?
+    {
+        let token =
+            app.state
+                .tokens
+                .mint(admin.id, &admin.username, Duration::from_secs(24 * 3600))?;
+        println!(
+            "First start: created the organization \"{}\" and its admin {}.",
+            org.name, admin.username
+        );
+        println!(
+            "Admin token (valid 24 hours; mint more with `orghub token --user {}`):",
+            admin.username
+        );
+        println!("{token}");
+        println!("GraphiQL: http://{addr}/graphql");
+    }
+
+    let purger = app.state.store.clone();
+    let purge_task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match domain::organizations::purge_deleted(&purger).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(purged = n, "purged organizations deleted over 30 days ago")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.client_message(), "purge of deleted organizations failed")
+                }
+            }
+        }
+    });
+
+    tracing::info!(%addr, "orghub listening; GraphQL at /graphql");
+    axum::serve(listener, app.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    purge_task.abort();
+    app.state.store.db.clone().close().await.ok();
+    tracing::info!("orghub stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact_url("postgres://u:pw@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            super::redact_url("sqlite://orghub.db"),
+            "sqlite://orghub.db"
+        );
+    }
+}

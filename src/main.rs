@@ -1,0 +1,112 @@
+//! The `orghub` command line: serve, migrate, schema, token.
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use orghub::Config;
+use orghub::config::LogFormat;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "orghub",
+    version,
+    about = "GraphQL API server for managed-service providers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default). Creates and migrates the database on first start.
+    Serve {
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Mint an HS256 access token for an existing user.
+    Token {
+        /// E-mail of the user the token acts as.
+        #[arg(long)]
+        user: String,
+        /// How long the token is valid: 90s, 30m, 1h, 7d.
+        #[arg(long, default_value = "1h", value_parser = orghub::auth::parse_ttl_arg)]
+        ttl: Duration,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("ORGHUB_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve {
+        config: Config::defaults(),
+    }) {
+        Command::Serve { config } => {
+            init_logging(config.log_format);
+            orghub::serve(config).await
+        }
+        Command::Migrate { config } => {
+            init_logging(config.log_format);
+            migrate(&config).await
+        }
+        Command::Schema => {
+            print!("{}", orghub::graphql::sdl());
+            Ok(())
+        }
+        Command::Token { user, ttl, config } => {
+            init_logging(config.log_format);
+            token(&config, &user, ttl).await
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("orghub: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let db = orghub::connect(config).await?;
+    orghub::migrate(&db).await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn token(config: &Config, email: &str, ttl: Duration) -> anyhow::Result<()> {
+    let (tokens, _) = orghub::token_service(config)?;
+    let db = orghub::connect(config).await?;
+    orghub::migrate(&db).await?;
+    let store = orghub::domain::Store {
+        db,
+        max_page_size: config.max_page_size,
+    };
+    let user = orghub::domain::users::by_email(&store, email)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.client_message()))?
+        .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email}"))?;
+    println!("{}", tokens.mint(user.id, &user.username, ttl)?);
+    Ok(())
+}
