@@ -157,7 +157,7 @@ impl OrgFilter {
             cond = cond.add(organization::Column::Id.eq(id));
         }
         for (field, cmp) in &self.preds {
-            let col: SimpleExpr = Expr::col(field.column()).into();
+            let col: SimpleExpr = Expr::col(field.column());
             cond = cond.add(match (field, cmp) {
                 (OrgField::IsDeleted, Cmp::Eq(Value::Bool(Some(b)))) => Cmp::IsNull(!b).apply(col),
                 (OrgField::IsDeleted, Cmp::Ne(Value::Bool(Some(b)))) => Cmp::IsNull(*b).apply(col),
@@ -196,7 +196,7 @@ impl OrgFilter {
         if let Some(users) = &self.users {
             let mut ucond = Condition::all();
             for (field, cmp) in &users.preds {
-                ucond = ucond.add(cmp.apply(Expr::col(field.column()).into()));
+                ucond = ucond.add(cmp.apply(Expr::col(field.column())));
             }
             if let Some(org) = &users.organization {
                 ucond = ucond.add(
@@ -447,7 +447,7 @@ pub async fn search_managed(
         .filter(organization::Column::DeletedAt.is_null());
     if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
         query = query
-            .filter(Cmp::Substr(s.to_owned()).apply(Expr::col(organization::Column::Name).into()));
+            .filter(Cmp::Substr(s.to_owned()).apply(Expr::col(organization::Column::Name)));
     }
     Ok(ordered(query, &[(OrgField::Name, Order::Asc)])
         .limit(page.0)
@@ -525,7 +525,7 @@ pub async fn org_search(
         .filter(organization::Column::DeletedAt.is_null());
     if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
         query = query
-            .filter(Cmp::Substr(s.to_owned()).apply(Expr::col(organization::Column::Name).into()));
+            .filter(Cmp::Substr(s.to_owned()).apply(Expr::col(organization::Column::Name)));
     }
     let orgs = ordered(query, &[(OrgField::Name, Order::Asc)])
         .limit(store.max_page_size)
@@ -974,16 +974,12 @@ pub fn rejection(errors: Vec<ValidationError>) -> AppError {
     }
 }
 
-/// A free slug in `root`'s tree: the given one, or one made from the name.
+/// `base` if no live org of `root`'s tree has it, else the first free `base-N`.
 async fn free_slug<C: ConnectionTrait>(
     conn: &C,
     root: Uuid,
-    org: &ValidOrg,
+    base: &OrgSlug,
 ) -> Result<String, DbErr> {
-    if let Some(slug) = &org.slug {
-        return Ok(slug.as_str().to_owned());
-    }
-    let base = OrgSlug::from_name(&org.name);
     let existing: HashSet<String> = organization::Entity::find()
         .select_only()
         .column(organization::Column::OrgSlug)
@@ -1007,7 +1003,10 @@ async fn free_slug<C: ConnectionTrait>(
 
 async fn insert<C: ConnectionTrait>(conn: &C, org: &ValidOrg) -> Result<Org, DbErr> {
     let parent = &org.managing_org;
-    let slug = free_slug(conn, parent.root_org_id, org).await?;
+    let slug = match &org.slug {
+        Some(given) => given.as_str().to_owned(),
+        None => free_slug(conn, parent.root_org_id, &OrgSlug::from_name(&org.name)).await?,
+    };
     let at = now();
     organization::ActiveModel {
         id: Set(org.id),
@@ -1441,29 +1440,54 @@ pub async fn restore(store: &Store, actor: &Actor, id: Uuid) -> AppResult<Org> {
             parent.name
         )));
     }
-    let txn = store.begin_write().await?;
-    let res = organization::Entity::update_many()
-        .col_expr(
-            organization::Column::DeletedAt,
-            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-        )
-        .col_expr(organization::Column::UpdatedAt, Expr::value(now()))
+    // Everything deleted together with it comes back with it.
+    let batch = organization::Entity::find()
         .filter(subtree(&org))
         .filter(organization::Column::DeletedAt.eq(deleted_at))
-        .exec(&txn)
-        .await;
-    if let Err(e) = res {
-        return Err(match unique_violation(&e) {
-            Some(m) => {
-                let mut err = violation_error(&m);
-                err.message = format!(
-                    "{}; rename it before restoring",
-                    err.message.replace("this", "the same")
-                );
-                AppError::Invalid(vec![err])
-            }
-            None => e.into(),
-        });
+        .order_by_asc(organization::Column::Path)
+        .all(&store.db)
+        .await?;
+    let mut errors = Vec::new();
+    for o in &batch {
+        if name_taken(store, o.root_org_id, &o.name_key, None).await? {
+            errors.push(ValidationError::new(
+                "name",
+                "DUPLICATE_IN_DATABASE",
+                format!(
+                    "a live organization is named `{}`; rename it before restoring",
+                    o.name
+                ),
+            ));
+        }
+        if let Some(key) = &o.domain_key
+            && domain_taken(store, o.root_org_id, key, None).await?
+        {
+            errors.push(ValidationError::new(
+                "domain",
+                "DUPLICATE_DOMAIN_IN_DATABASE",
+                format!("a live organization has the domain `{key}`; change it before restoring"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let txn = store.begin_write().await?;
+    let at = now();
+    for o in batch {
+        // A slug taken meanwhile is replaced: slugs are generated handles, names are not.
+        let base = OrgSlug::parse(&o.org_slug).unwrap_or_else(|_| OrgSlug::fallback());
+        let slug = free_slug(&txn, o.root_org_id, &base).await?;
+        let mut model: organization::ActiveModel = o.into();
+        model.deleted_at = Set(None);
+        model.updated_at = Set(at);
+        model.org_slug = Set(slug);
+        if let Err(e) = model.update(&txn).await {
+            return Err(match unique_violation(&e) {
+                Some(m) => AppError::Invalid(vec![violation_error(&m)]),
+                None => e.into(),
+            });
+        }
     }
     txn.commit().await?;
     organization::Entity::find_by_id(id)

@@ -16,6 +16,7 @@ use crate::domain::Store;
 use crate::error::AppError;
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     organizations::OrganizationQuery,
     users::UserQuery,
@@ -23,6 +24,7 @@ pub struct QueryRoot(
 );
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     organizations::OrganizationMutation,
     reserved_names::ReservedNameMutation,

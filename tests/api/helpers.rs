@@ -1,0 +1,200 @@
+//! `spawn_app()`: the real router on 127.0.0.1:<random>, a fresh database (SQLite file,
+//! or a new PostgreSQL database when `ORGHUB_TEST_DATABASE_URL` is set), an MSP and its admin.
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use orghub::auth::Role;
+use orghub::config::Secret;
+use orghub::domain::names::OrgName;
+use orghub::domain::{organizations, users};
+use orghub::{AppState, Config};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub config: Config,
+    /// The MSP created on start.
+    pub msp_id: String,
+    /// Its admin, who is also staff (the operator of the instance).
+    pub admin: String,
+}
+
+/// A database URL of its own for one test.
+pub async fn fresh_database_url() -> String {
+    match std::env::var("ORGHUB_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let name = format!("orghub_test_{}", Uuid::now_v7().simple());
+            let admin = sea_orm::Database::connect(&base)
+                .await
+                .expect("cannot reach ORGHUB_TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("cannot create a test database");
+            admin.close().await.ok();
+            let (head, tail) = base.split_at(
+                base.rfind('/')
+                    .expect("a database URL with a /database part"),
+            );
+            let query = tail.find('?').map(|i| &tail[i..]).unwrap_or("");
+            format!("{head}/{name}{query}")
+        }
+        _ => {
+            let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("orghub-tests");
+            std::fs::create_dir_all(&dir).expect("cannot create the test directory");
+            format!(
+                "sqlite://{}",
+                dir.join(format!("{}.db", Uuid::now_v7())).display()
+            )
+        }
+    }
+}
+
+pub fn test_config(database_url: String) -> Config {
+    let mut config = Config::defaults();
+    config.database_url = database_url;
+    config.jwt_secret = Some(Secret::new("test-secret-test-secret-test-secret!"));
+    config.secret_key = Some(Secret::new(
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    ));
+    config.max_page_size = 100;
+    config.max_body_bytes = 256 * 1024;
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(test_config(fresh_database_url().await)).await
+}
+
+pub async fn spawn_with(config: Config) -> TestApp {
+    let app = orghub::build(&config).await.expect("the app builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a port");
+    let addr = listener.local_addr().expect("a local address");
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("server runs") });
+    let (msp, admin) = users::bootstrap(&app.state.store, "Acme MSP", "admin@acme.test")
+        .await
+        .unwrap_or_else(|e| panic!("bootstrap failed: {}", e.client_message()))
+        .expect("an empty database bootstraps");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("a client");
+    let token = app
+        .state
+        .tokens
+        .mint(admin.id, &admin.username, Duration::from_secs(3600))
+        .expect("a token");
+    TestApp {
+        addr,
+        client,
+        state: app.state,
+        config,
+        msp_id: msp.id.to_string(),
+        admin: token,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs a GraphQL request and returns the whole response body.
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("the request is answered");
+        let status = res.status();
+        let body: Value = res.json().await.expect("a JSON body");
+        assert!(status.is_success(), "HTTP {status}: {body}");
+        body
+    }
+
+    /// Like `gql`, and the response must carry no error.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// A user of `org_id` with `role`, and a token for them.
+    pub async fn user(&self, org_id: &str, role: Role, staff: bool) -> (Uuid, String) {
+        let org = Uuid::parse_str(org_id).expect("an org id");
+        let email = format!("{}@{}.test", role.as_str(), Uuid::now_v7().simple());
+        let user = users::insert(&self.state.store.db, org, &email, role, staff)
+            .await
+            .unwrap_or_else(|e| panic!("insert user: {}", e.client_message()));
+        let token = self
+            .state
+            .tokens
+            .mint(user.id, &user.username, Duration::from_secs(3600))
+            .expect("a token");
+        (user.id, token)
+    }
+
+    /// Another MSP (its own tree) and a token for its admin, who is not staff.
+    pub async fn other_msp(&self, name: &str) -> (String, String) {
+        let org = organizations::create_root(
+            &self.state.store.db,
+            &OrgName::parse(name).expect("a name"),
+            false,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create msp: {}", e.client_message()));
+        let (_, token) = self.user(&org.id.to_string(), Role::Admin, false).await;
+        (org.id.to_string(), token)
+    }
+
+    /// Creates an org through the API and returns its id.
+    pub async fn create_org(&self, token: &str, name: &str, parent: &str) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($o: OrganizationInput) { createOrganization(organization: $o) { id } }",
+                json!({ "o": { "name": name, "managingOrgId": parent } }),
+            )
+            .await;
+        data["createOrganization"]["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned()
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+/// The `(field, validationCode)` of the first error.
+pub fn rule(body: &Value) -> (&str, &str) {
+    assert_eq!(code(body), "BAD_USER_INPUT", "{body}");
+    let ext = &body["errors"][0]["extensions"];
+    (
+        ext["field"].as_str().unwrap_or(""),
+        ext["validationCode"].as_str().unwrap_or(""),
+    )
+}
+
+/// Names in a list of `{ name }` objects.
+pub fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|o| o["name"].as_str().expect("a name").to_owned())
+        .collect()
+}

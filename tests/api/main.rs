@@ -1,0 +1,12 @@
+//! One integration-test binary: every test boots the real app on a random port with
+//! its own database and talks HTTP to it.
+mod access;
+mod cli;
+mod concurrency;
+mod helpers;
+mod http;
+mod organizations;
+mod queries;
+mod reserved_names;
+mod schema;
+mod tree;
