@@ -446,8 +446,8 @@ pub async fn search_managed(
         .filter(organization::Column::Id.ne(actor.org_id))
         .filter(organization::Column::DeletedAt.is_null());
     if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        query = query
-            .filter(Cmp::Substr(s.to_owned()).apply(Expr::col(organization::Column::Name)));
+        query =
+            query.filter(Cmp::Substr(s.to_owned()).apply(Expr::col(organization::Column::Name)));
     }
     Ok(ordered(query, &[(OrgField::Name, Order::Asc)])
         .limit(page.0)
@@ -524,8 +524,8 @@ pub async fn org_search(
         .filter(subtree(&root))
         .filter(organization::Column::DeletedAt.is_null());
     if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        query = query
-            .filter(Cmp::Substr(s.to_owned()).apply(Expr::col(organization::Column::Name)));
+        query =
+            query.filter(Cmp::Substr(s.to_owned()).apply(Expr::col(organization::Column::Name)));
     }
     let orgs = ordered(query, &[(OrgField::Name, Order::Asc)])
         .limit(store.max_page_size)
