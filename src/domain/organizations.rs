@@ -795,29 +795,16 @@ impl<'a> OrgValidator<'a> {
         if let Some(parent) = &managing {
             let root = parent.root_org_id;
             if let Some(name) = &name {
-                if !self.actor.is_staff
-                    && let Some(word) = self
-                        .reserved
-                        .iter()
-                        .find(|r| name.key().contains(r.as_str()))
-                {
-                    errors.push(ValidationError::new(
-                        "name",
-                        "RESERVED_NAME",
-                        format!("contains the reserved name `{word}`"),
-                    ));
+                if let Some(e) = reserved_rule(self.actor, &self.reserved, name) {
+                    errors.push(e);
                 } else if self.seen_names.contains(&(root, name.key().to_owned())) {
                     errors.push(ValidationError::new(
                         "name",
                         "DUPLICATE_IN_FILE",
                         "another row has the same name",
                     ));
-                } else if name_taken(self.store, root, name.key(), None).await? {
-                    errors.push(ValidationError::new(
-                        "name",
-                        "DUPLICATE_IN_DATABASE",
-                        format!("an organization named `{}` exists", name.as_str()),
-                    ));
+                } else {
+                    errors.extend(name_rule(self.store, root, name, None).await?);
                 }
             }
             if let Some(domain) = &domain {
@@ -827,12 +814,8 @@ impl<'a> OrgValidator<'a> {
                         "DUPLICATE_DOMAIN_IN_FILE",
                         "another row has the same domain",
                     ));
-                } else if domain_taken(self.store, root, domain.key(), None).await? {
-                    errors.push(ValidationError::new(
-                        "domain",
-                        "DUPLICATE_DOMAIN_IN_DATABASE",
-                        format!("an organization with domain `{}` exists", domain.as_str()),
-                    ));
+                } else {
+                    errors.extend(domain_rule(self.store, root, domain, None).await?);
                 }
             }
             if let Some(slug) = &slug {
@@ -842,12 +825,8 @@ impl<'a> OrgValidator<'a> {
                         "DUPLICATE_IN_FILE",
                         "another row has the same slug",
                     ));
-                } else if slug_taken(self.store, root, slug.as_str(), None).await? {
-                    errors.push(ValidationError::new(
-                        "orgSlug",
-                        "DUPLICATE_IN_DATABASE",
-                        format!("the slug `{}` is taken", slug.as_str()),
-                    ));
+                } else {
+                    errors.extend(slug_rule(self.store, root, slug, None).await?);
                 }
             }
         }
@@ -881,6 +860,75 @@ impl<'a> OrgValidator<'a> {
             tid,
         }))
     }
+}
+
+/// Whether `name` contains a reserved name; staff are exempt.
+fn reserved_rule(actor: &Actor, reserved: &[String], name: &OrgName) -> Option<ValidationError> {
+    if actor.is_staff {
+        return None;
+    }
+    reserved
+        .iter()
+        .find(|r| name.key().contains(r.as_str()))
+        .map(|word| {
+            ValidationError::new(
+                "name",
+                "RESERVED_NAME",
+                format!("contains the reserved name `{word}`"),
+            )
+        })
+}
+
+/// Whether another live org of the tree has this name.
+async fn name_rule(
+    store: &Store,
+    root: Uuid,
+    name: &OrgName,
+    except: Option<Uuid>,
+) -> AppResult<Option<ValidationError>> {
+    Ok(name_taken(store, root, name.key(), except).await?.then(|| {
+        ValidationError::new(
+            "name",
+            "DUPLICATE_IN_DATABASE",
+            format!("an organization named `{}` exists", name.as_str()),
+        )
+    }))
+}
+
+/// Whether another live org of the tree has this domain.
+async fn domain_rule(
+    store: &Store,
+    root: Uuid,
+    domain: &OrgDomain,
+    except: Option<Uuid>,
+) -> AppResult<Option<ValidationError>> {
+    Ok(domain_taken(store, root, domain.key(), except)
+        .await?
+        .then(|| {
+            ValidationError::new(
+                "domain",
+                "DUPLICATE_DOMAIN_IN_DATABASE",
+                format!("an organization with domain `{}` exists", domain.as_str()),
+            )
+        }))
+}
+
+/// Whether another live org of the tree has this slug.
+async fn slug_rule(
+    store: &Store,
+    root: Uuid,
+    slug: &OrgSlug,
+    except: Option<Uuid>,
+) -> AppResult<Option<ValidationError>> {
+    Ok(slug_taken(store, root, slug.as_str(), except)
+        .await?
+        .then(|| {
+            ValidationError::new(
+                "orgSlug",
+                "DUPLICATE_IN_DATABASE",
+                format!("the slug `{}` is taken", slug.as_str()),
+            )
+        }))
 }
 
 async fn taken(
@@ -1138,32 +1186,21 @@ pub async fn update(
         .collect();
     let mut model: organization::ActiveModel = org.clone().into();
 
+    let root = org.root_org_id;
     if let Some(raw) = &change.name {
         match OrgName::parse(raw) {
             Err(e) => errors.push(e),
-            Ok(name) if name.key() != org.name_key => {
-                if !actor.is_staff
-                    && let Some(word) = reserved_names::all_keys(store)
-                        .await?
-                        .into_iter()
-                        .find(|r| name.key().contains(r.as_str()))
-                {
-                    errors.push(ValidationError::new(
-                        "name",
-                        "RESERVED_NAME",
-                        format!("contains the reserved name `{word}`"),
-                    ));
-                } else if name_taken(store, org.root_org_id, name.key(), Some(org.id)).await? {
-                    errors.push(ValidationError::new(
-                        "name",
-                        "DUPLICATE_IN_DATABASE",
-                        format!("an organization named `{}` exists", name.as_str()),
-                    ));
+            Ok(name) => {
+                if name.key() != org.name_key {
+                    let reserved = reserved_names::all_keys(store).await?;
+                    match reserved_rule(actor, &reserved, &name) {
+                        Some(e) => errors.push(e),
+                        None => errors.extend(name_rule(store, root, &name, Some(org.id)).await?),
+                    }
                 }
                 model.name = Set(name.as_str().to_owned());
                 model.name_key = Set(name.key().to_owned());
             }
-            Ok(name) => model.name = Set(name.as_str().to_owned()),
         }
     }
     if let Some(raw) = &change.domain {
@@ -1175,14 +1212,8 @@ pub async fn update(
         {
             Err(e) => errors.push(e),
             Ok(domain) => {
-                if let Some(d) = &domain
-                    && domain_taken(store, org.root_org_id, d.key(), Some(org.id)).await?
-                {
-                    errors.push(ValidationError::new(
-                        "domain",
-                        "DUPLICATE_DOMAIN_IN_DATABASE",
-                        format!("an organization with domain `{}` exists", d.as_str()),
-                    ));
+                if let Some(d) = &domain {
+                    errors.extend(domain_rule(store, root, d, Some(org.id)).await?);
                 }
                 model.domain = Set(domain.as_ref().map(|d| d.as_str().to_owned()));
                 model.domain_key = Set(domain.as_ref().map(|d| d.key().to_owned()));
@@ -1193,13 +1224,7 @@ pub async fn update(
         match OrgSlug::parse(raw) {
             Err(e) => errors.push(e),
             Ok(slug) => {
-                if slug_taken(store, org.root_org_id, slug.as_str(), Some(org.id)).await? {
-                    errors.push(ValidationError::new(
-                        "orgSlug",
-                        "DUPLICATE_IN_DATABASE",
-                        format!("the slug `{}` is taken", slug.as_str()),
-                    ));
-                }
+                errors.extend(slug_rule(store, root, &slug, Some(org.id)).await?);
                 model.org_slug = Set(slug.as_str().to_owned());
             }
         }
@@ -1449,25 +1474,22 @@ pub async fn restore(store: &Store, actor: &Actor, id: Uuid) -> AppResult<Org> {
         .await?;
     let mut errors = Vec::new();
     for o in &batch {
-        if name_taken(store, o.root_org_id, &o.name_key, None).await? {
-            errors.push(ValidationError::new(
-                "name",
-                "DUPLICATE_IN_DATABASE",
-                format!(
-                    "a live organization is named `{}`; rename it before restoring",
-                    o.name
-                ),
-            ));
-        }
-        if let Some(key) = &o.domain_key
-            && domain_taken(store, o.root_org_id, key, None).await?
+        let name = OrgName::parse(&o.name).map_err(|e| AppError::Invalid(vec![e]))?;
+        errors.extend(name_rule(store, o.root_org_id, &name, None).await?);
+        if let Some(domain) = o
+            .domain
+            .as_deref()
+            .map(OrgDomain::parse)
+            .transpose()
+            .ok()
+            .flatten()
+            .flatten()
         {
-            errors.push(ValidationError::new(
-                "domain",
-                "DUPLICATE_DOMAIN_IN_DATABASE",
-                format!("a live organization has the domain `{key}`; change it before restoring"),
-            ));
+            errors.extend(domain_rule(store, o.root_org_id, &domain, None).await?);
         }
+    }
+    for e in &mut errors {
+        e.message.push_str("; change that one before restoring");
     }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
