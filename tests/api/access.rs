@@ -244,3 +244,43 @@ async fn authentication_failures() {
         .await;
     assert_eq!(data["__schema"]["queryType"]["name"], "Query");
 }
+
+#[tokio::test]
+async fn rs256_tokens_from_the_configured_key_are_accepted() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/fixtures");
+    let mut config = crate::helpers::test_config(crate::helpers::fresh_database_url().await);
+    config.jwt_public_key_file = Some(fixtures.join("rs256-public.pem"));
+    let app = crate::helpers::spawn_with(config).await;
+    let (user_id, hs256) = app.user(&app.msp_id, Role::ReadOnly, false).await;
+
+    let sign = |key_file: &str, aud: &str, exp_in: i64| {
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({ "sub": user_id.to_string(), "iss": "orghub", "aud": aud, "iat": now, "exp": now + exp_in });
+        let pem = std::fs::read(fixtures.join(key_file)).unwrap();
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::RS256),
+            &claims,
+            &EncodingKey::from_rsa_pem(&pem).unwrap(),
+        )
+        .unwrap()
+    };
+    let q = "{ me { roleIds } }";
+    assert_eq!(
+        app.ok(&sign("rs256-private.pem", "orghub", 300), q, json!({}))
+            .await["me"]["roleIds"],
+        json!(["read_only"])
+    );
+    assert_eq!(
+        app.ok(&hs256, q, json!({})).await["me"]["roleIds"],
+        json!(["read_only"]),
+        "HS256 keeps working"
+    );
+    for bad in [
+        sign("rs256-other-private.pem", "orghub", 300),
+        sign("rs256-private.pem", "elsewhere", 300),
+        sign("rs256-private.pem", "orghub", -600),
+    ] {
+        assert_eq!(code(&app.gql(&bad, q, json!({})).await), "UNAUTHENTICATED");
+    }
+}
