@@ -112,3 +112,82 @@ fn postgres_without_keys_refuses_to_start() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn first_start_prints_a_working_token_and_sigterm_stops_cleanly() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("first-start-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Exactly as the README says, in an empty directory, on a free port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orghub"))
+        .arg("serve")
+        .arg("--bind")
+        .arg(format!("127.0.0.1:{port}"))
+        .current_dir(&dir)
+        .env_remove("ORGHUB_DATABASE_URL")
+        .env_remove("ORGHUB_JWT_SECRET")
+        .env_remove("ORGHUB_SECRET_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("orghub serve starts");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let lines: Vec<String> = stdout.lines().take(4).map(|l| l.unwrap()).collect();
+    assert!(
+        lines[0].contains("created the organization \"My MSP\""),
+        "{lines:?}"
+    );
+    let token = lines[2].trim().to_owned();
+    assert_eq!(
+        lines[3],
+        format!("GraphiQL: http://127.0.0.1:{port}/graphql")
+    );
+    assert!(dir.join("orghub.db").exists() && dir.join("orghub.db.keys").exists());
+
+    let client = reqwest::Client::new();
+    let body: serde_json::Value = client
+        .post(format!("http://127.0.0.1:{port}/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ me { username organization { name } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["me"],
+        json!({ "username": "admin@example.com", "organization": { "name": "My MSP" } })
+    );
+
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().expect("orghub exits");
+    assert!(output.status.success(), "exit: {:?}", output.status);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("orghub stopped"));
+
+    // The CLI finds the same database and keys and mints more tokens.
+    let out = Command::new(env!("CARGO_BIN_EXE_orghub"))
+        .args(["token", "--user", "admin@example.com"])
+        .current_dir(&dir)
+        .env_remove("ORGHUB_DATABASE_URL")
+        .env_remove("ORGHUB_JWT_SECRET")
+        .env_remove("ORGHUB_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
