@@ -72,6 +72,23 @@ pub struct Config {
     #[arg(long, env = "ORGHUB_JWT_AUDIENCE", default_value = "orghub")]
     pub jwt_audience: String,
 
+    /// Issuer URL of the MSP's OpenID Connect identity provider (e.g.
+    /// `https://login.microsoftonline.com/<tenant>/v2.0`); its tokens are then accepted.
+    #[arg(long, env = "ORGHUB_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// The `aud` the identity provider's tokens must carry (the client / application id).
+    #[arg(long, env = "ORGHUB_OIDC_AUDIENCE")]
+    pub oidc_audience: Option<String>,
+
+    /// Least seconds between two fetches of the provider's keys caused by unknown key ids.
+    #[arg(long, env = "ORGHUB_OIDC_JWKS_MIN_REFRESH_SECS", default_value_t = 60)]
+    pub oidc_jwks_min_refresh_secs: u64,
+
+    /// Lifetime in seconds of the tokens API clients get at `POST /oauth/token`.
+    #[arg(long, env = "ORGHUB_API_TOKEN_TTL_SECS", default_value_t = 3600)]
+    pub api_token_ttl_secs: u64,
+
     /// 32-byte key (64 hex digits) that encrypts secrets at rest. When unset with SQLite, one
     /// is generated and kept in `<database file>.keys`; required with PostgreSQL.
     #[arg(long, env = "ORGHUB_SECRET_KEY", hide_env_values = true)]

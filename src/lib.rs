@@ -25,13 +25,15 @@ use domain::Store;
 pub struct HttpSettings {
     pub request_timeout_secs: u64,
     pub max_body_bytes: usize,
+    /// Lifetime of API-client tokens.
+    pub api_token_ttl: Duration,
 }
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub tokens: auth::TokenService,
+    pub auth: Arc<auth::Authenticator>,
     pub schema: graphql::OrghubSchema,
     pub settings: Arc<HttpSettings>,
     /// Encrypts secrets at rest.
@@ -105,9 +107,40 @@ pub fn token_service(config: &Config) -> anyhow::Result<(auth::TokenService, [u8
     Ok((tokens, keys.secret_key))
 }
 
+/// The HTTP client for outgoing calls (identity provider, PSAs): rustls with the ring
+/// provider and the system's root certificates, bounded in time.
+pub fn http_client() -> anyhow::Result<reqwest::Client> {
+    // Installing twice is harmless: the first provider stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("orghub/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("cannot build the HTTP client")
+}
+
+fn oidc_verifier(config: &Config) -> anyhow::Result<Option<auth::OidcVerifier>> {
+    let Some(issuer) = config.oidc_issuer.as_ref().filter(|i| !i.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let audience = config
+        .oidc_audience
+        .clone()
+        .filter(|a| !a.trim().is_empty())
+        .context("ORGHUB_OIDC_AUDIENCE must be set with ORGHUB_OIDC_ISSUER (the application's client id)")?;
+    Ok(Some(auth::OidcVerifier::new(
+        issuer.trim().to_owned(),
+        audience,
+        Duration::from_secs(config.oidc_jwks_min_refresh_secs),
+        http_client()?,
+    )))
+}
+
 /// The whole application: database connected and migrated, keys loaded, router built.
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let (tokens, secret_key) = token_service(config)?;
+    let oidc = oidc_verifier(config)?;
     let db = connect(config).await?;
     migrate(&db).await?;
     let store = Store {
@@ -117,10 +150,11 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let state = AppState {
         schema: graphql::build(store.clone()),
         store,
-        tokens,
+        auth: Arc::new(auth::Authenticator { tokens, oidc }),
         settings: Arc::new(HttpSettings {
             request_timeout_secs: config.request_timeout_secs,
             max_body_bytes: config.max_body_bytes,
+            api_token_ttl: Duration::from_secs(config.api_token_ttl_secs),
         }),
         secret_key: Arc::new(secret_key),
     };
@@ -146,10 +180,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("first-start setup failed: {}", e.client_message()))?
     {
-        let token =
-            app.state
-                .tokens
-                .mint(admin.id, &admin.username, Duration::from_secs(24 * 3600))?;
+        let token = app.state.auth.tokens.mint(
+            admin.id,
+            &admin.username,
+            Duration::from_secs(24 * 3600),
+        )?;
         println!(
             "First start: created the organization \"{}\" and its admin {}.",
             org.name, admin.username

@@ -31,6 +31,11 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Manage MSPs (top-level organizations) on this instance.
+    Msp {
+        #[command(subcommand)]
+        action: MspCommand,
+    },
     /// Mint an HS256 access token for an existing user.
     Token {
         /// E-mail of the user the token acts as.
@@ -39,6 +44,22 @@ enum Command {
         /// How long the token is valid: 90s, 30m, 1h, 7d.
         #[arg(long, default_value = "1h", value_parser = orghub::auth::parse_ttl_arg)]
         ttl: Duration,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
+#[derive(Subcommand)]
+enum MspCommand {
+    /// Onboard a new MSP: a top-level organization with its own tree, and its first admin
+    /// (invited: they sign in through the identity provider with this e-mail).
+    Create {
+        /// The MSP's name.
+        #[arg(long)]
+        name: String,
+        /// E-mail of its first admin.
+        #[arg(long)]
+        admin_email: String,
         #[command(flatten)]
         config: Config,
     },
@@ -74,6 +95,17 @@ async fn main() -> std::process::ExitCode {
             print!("{}", orghub::graphql::sdl());
             Ok(())
         }
+        Command::Msp {
+            action:
+                MspCommand::Create {
+                    name,
+                    admin_email,
+                    config,
+                },
+        } => {
+            init_logging(config.log_format);
+            create_msp(&config, &name, &admin_email).await
+        }
         Command::Token { user, ttl, config } => {
             init_logging(config.log_format);
             token(&config, &user, ttl).await
@@ -108,5 +140,26 @@ async fn token(config: &Config, email: &str, ttl: Duration) -> anyhow::Result<()
         .map_err(|e| anyhow::anyhow!(e.client_message()))?
         .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email}"))?;
     println!("{}", tokens.mint(user.id, &user.username, ttl)?);
+    Ok(())
+}
+
+async fn create_msp(config: &Config, name: &str, admin_email: &str) -> anyhow::Result<()> {
+    let db = orghub::connect(config).await?;
+    orghub::migrate(&db).await?;
+    let store = orghub::domain::Store {
+        db,
+        max_page_size: config.max_page_size,
+    };
+    let (org, admin) = orghub::domain::users::create_msp(&store, None, name, admin_email)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.client_message()))?;
+    println!(
+        "Created the MSP \"{}\" ({}) and invited its admin {}.",
+        org.name, org.id, admin.username
+    );
+    println!(
+        "They sign in through the identity provider, or use `orghub token --user {}`.",
+        admin.username
+    );
     Ok(())
 }

@@ -2,12 +2,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_organizations_users;
+mod m20261123_000002_access;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_organizations_users::Migration)]
+        vec![
+            Box::new(m20261123_000001_organizations_users::Migration),
+            Box::new(m20261123_000002_access::Migration),
+        ]
     }
 }

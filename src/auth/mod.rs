@@ -1,5 +1,8 @@
 //! Who is asking: bearer tokens, the `Actor`, and access checks over the org tree.
+mod oidc;
 mod tokens;
+
+pub use oidc::{OidcClaims, OidcVerifier};
 
 pub use tokens::{Claims, TokenService, parse_ttl};
 
@@ -8,11 +11,11 @@ pub fn parse_ttl_arg(s: &str) -> Result<std::time::Duration, String> {
     parse_ttl(s)
 }
 
-use entity::organization;
+use entity::{organization, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::domain::Store;
+use crate::domain::{Store, api_clients, users};
 use crate::error::{AppError, AppResult};
 
 /// Rewst's roles, from most to least privileged.
@@ -114,10 +117,17 @@ impl Actor {
     }
 }
 
+/// Verifies bearer tokens: ours (HS256, and RS256 from a configured key) and, when
+/// configured, the identity provider's.
+pub struct Authenticator {
+    pub tokens: TokenService,
+    pub oidc: Option<OidcVerifier>,
+}
+
 /// Turns an `Authorization` header value into an `Actor`.
 pub async fn authenticate(
     store: &Store,
-    tokens: &TokenService,
+    auth: &Authenticator,
     authorization: Option<&str>,
 ) -> AppResult<Actor> {
     let header = authorization.ok_or_else(|| {
@@ -133,32 +143,79 @@ pub async fn authenticate(
         .ok_or_else(|| {
             AppError::Unauthenticated("The Authorization header must be `Bearer <token>`".into())
         })?;
-    let claims = tokens.verify(token)?;
-    actor_for_subject(store, &claims.sub).await
-}
 
-/// The actor for a token subject: a user id (our tokens) or an identity-provider `sub`.
-pub async fn actor_for_subject(store: &Store, subject: &str) -> AppResult<Actor> {
-    use entity::user;
-    let mut cond = sea_orm::Condition::any().add(user::Column::Sub.eq(subject));
-    if let Ok(id) = Uuid::parse_str(subject) {
-        cond = cond.add(user::Column::Id.eq(id));
+    if let Some(oidc) = &auth.oidc {
+        // Which verifier applies is decided by the (not yet verified) issuer; the chosen
+        // verifier then checks everything, including that issuer.
+        let iss = jsonwebtoken::dangerous::insecure_decode_claims::<serde_json::Value>(token)
+            .ok()
+            .and_then(|c| c.get("iss").and_then(|i| i.as_str()).map(str::to_owned));
+        if iss.as_deref().is_some_and(|i| oidc.issues(i)) {
+            let claims = oidc.verify(token).await?;
+            return signed_in_user(store, &claims).await;
+        }
     }
+    let claims = auth.tokens.verify(token)?;
     let unknown = || {
         AppError::Unauthenticated(
             "This token's user does not exist (any more); ask an admin".into(),
         )
     };
+    let mut cond = sea_orm::Condition::any().add(user::Column::Sub.eq(&claims.sub));
+    if let Ok(id) = Uuid::parse_str(&claims.sub) {
+        cond = cond.add(user::Column::Id.eq(id));
+    }
     let user = user::Entity::find()
         .filter(cond)
         .one(&store.db)
         .await?
         .ok_or_else(unknown)?;
+    if user.is_api_user {
+        // A rotated or deleted client's tokens die with its secret.
+        let client = api_clients::by_user_ids(store, &[user.id])
+            .await?
+            .remove(&user.id);
+        if client.is_none_or(|c| Some(c.secret_generation) != claims.cgen) {
+            return Err(AppError::Unauthenticated(
+                "This API client's secret was rotated or revoked".into(),
+            ));
+        }
+    }
+    actor_for_user(store, user).await
+}
+
+/// The user behind an identity-provider token: by `sub`, or on first sign-in by the
+/// verified e-mail of an invited user.
+async fn signed_in_user(store: &Store, claims: &OidcClaims) -> AppResult<Actor> {
+    if let Some(user) = user::Entity::find()
+        .filter(user::Column::Sub.eq(&claims.sub))
+        .one(&store.db)
+        .await?
+    {
+        return actor_for_user(store, user).await;
+    }
+    let not_invited = || {
+        AppError::Unauthenticated(format!(
+            "No orghub user for {}: ask an admin of your organization to invite you",
+            claims.email.as_deref().unwrap_or("this identity")
+        ))
+    };
+    let email = claims.verified_email().ok_or_else(not_invited)?;
+    let user = users::link_identity(store, &claims.sub, email)
+        .await?
+        .ok_or_else(not_invited)?;
+    actor_for_user(store, user).await
+}
+
+async fn actor_for_user(store: &Store, user: user::Model) -> AppResult<Actor> {
+    let gone = || {
+        AppError::Unauthenticated("This token's organization no longer exists; ask an admin".into())
+    };
     let org = organization::Entity::find_by_id(user.org_id)
         .filter(organization::Column::DeletedAt.is_null())
         .one(&store.db)
         .await?
-        .ok_or_else(unknown)?;
+        .ok_or_else(gone)?;
     let role = Role::parse(&user.role).ok_or_else(|| {
         AppError::internal(anyhow::anyhow!(
             "user {} has unknown role {:?}",

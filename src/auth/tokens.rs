@@ -17,6 +17,9 @@ pub struct Claims {
     pub iat: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// For API clients: the secret generation the token was issued under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgen: Option<i32>,
 }
 
 #[derive(Clone)]
@@ -50,6 +53,27 @@ impl TokenService {
 
     /// An HS256 token for a user, valid for `ttl`.
     pub fn mint(&self, user_id: Uuid, email: &str, ttl: Duration) -> anyhow::Result<String> {
+        self.mint_with(user_id, email, ttl, None)
+    }
+
+    /// An HS256 token for an API client's user, tied to its secret generation.
+    pub fn mint_for_client(
+        &self,
+        user_id: Uuid,
+        email: &str,
+        ttl: Duration,
+        generation: i32,
+    ) -> anyhow::Result<String> {
+        self.mint_with(user_id, email, ttl, Some(generation))
+    }
+
+    fn mint_with(
+        &self,
+        user_id: Uuid,
+        email: &str,
+        ttl: Duration,
+        cgen: Option<i32>,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let claims = Claims {
@@ -59,6 +83,7 @@ impl TokenService {
             exp: now.saturating_add(ttl),
             iat: now,
             email: Some(email.to_owned()),
+            cgen,
         };
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -183,6 +208,7 @@ mod tests {
             exp: now - 3600,
             iat: now - 7200,
             email: None,
+            cgen: None,
         };
         let t =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &s.hs_encoding).unwrap();

@@ -1,5 +1,7 @@
 //! Business rules, one module per concept. Knows nothing of GraphQL or HTTP: every
 //! function takes the `Store`, usually an `Actor`, and returns domain types or `AppError`.
+pub mod api_clients;
+pub mod audit;
 pub mod filter;
 pub mod names;
 pub mod organizations;

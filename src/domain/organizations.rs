@@ -15,6 +15,7 @@ use super::filter::Cmp;
 use super::names::{
     OrgDomain, OrgName, OrgSlug, parse_retention_days, parse_short_text, parse_tenant_id,
 };
+use super::users::UserFilter;
 use super::{Store, now, parse_id, parse_order, reserved_names, unique_violation};
 use crate::auth::{Access, Actor};
 use crate::error::{AppError, AppResult, ValidationError};
@@ -88,45 +89,6 @@ pub const ORDER_COLUMNS: &[(&str, OrgField)] = &[
     ("resultsRetentionDays", OrgField::ResultsRetentionDays),
 ];
 
-/// Columns of users that an organization filter can reach through `users`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UserField {
-    Id,
-    Username,
-    Sub,
-    OrgId,
-    CreatedAt,
-    IsApiUser,
-    IsSuperuser,
-    IsTestUser,
-    Role,
-}
-
-impl UserField {
-    fn column(self) -> user::Column {
-        use user::Column as C;
-        match self {
-            UserField::Id => C::Id,
-            UserField::Username => C::Username,
-            UserField::Sub => C::Sub,
-            UserField::OrgId => C::OrgId,
-            UserField::CreatedAt => C::CreatedAt,
-            UserField::IsApiUser => C::IsApiUser,
-            UserField::IsSuperuser => C::IsStaff,
-            UserField::IsTestUser => C::IsTestUser,
-            UserField::Role => C::Role,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct UserFilter {
-    pub preds: Vec<(UserField, Cmp)>,
-    pub organization: Option<Box<OrgFilter>>,
-    /// Users whose org manages at least one org that matches.
-    pub managed_orgs: Option<Box<OrgFilter>>,
-}
-
 /// A conjunction of conditions on organizations, possibly through their relations.
 #[derive(Clone, Debug, Default)]
 pub struct OrgFilter {
@@ -151,7 +113,7 @@ impl OrgFilter {
 
     /// The SQL condition. With `live_only`, soft-deleted orgs are left out unless the
     /// filter asks about them.
-    fn condition(&self, live_only: bool) -> Condition {
+    pub(crate) fn condition(&self, live_only: bool) -> Condition {
         let mut cond = Condition::all();
         if let Some(id) = self.id {
             cond = cond.add(organization::Column::Id.eq(id));
@@ -194,42 +156,12 @@ impl OrgFilter {
             );
         }
         if let Some(users) = &self.users {
-            let mut ucond = Condition::all();
-            for (field, cmp) in &users.preds {
-                ucond = ucond.add(cmp.apply(Expr::col(field.column())));
-            }
-            if let Some(org) = &users.organization {
-                ucond = ucond.add(
-                    user::Column::OrgId.in_subquery(
-                        Query::select()
-                            .column(organization::Column::Id)
-                            .from(organization::Entity)
-                            .cond_where(org.condition(true))
-                            .to_owned(),
-                    ),
-                );
-            }
-            if let Some(managed) = &users.managed_orgs {
-                ucond = ucond.add(
-                    user::Column::OrgId.in_subquery(
-                        Query::select()
-                            .column(organization::Column::ManagingOrgId)
-                            .from(organization::Entity)
-                            .cond_where(
-                                managed
-                                    .condition(true)
-                                    .add(organization::Column::ManagingOrgId.is_not_null()),
-                            )
-                            .to_owned(),
-                    ),
-                );
-            }
             cond = cond.add(
                 organization::Column::Id.in_subquery(
                     Query::select()
                         .column(user::Column::OrgId)
                         .from(user::Entity)
-                        .cond_where(ucond)
+                        .cond_where(users.condition())
                         .to_owned(),
                 ),
             );

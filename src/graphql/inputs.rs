@@ -4,8 +4,9 @@ use async_graphql::{Enum, ID, InputObject};
 use sea_orm::Value;
 
 use crate::domain::filter::Cmp;
-use crate::domain::organizations::{OrgField, OrgFilter, UserField, UserFilter};
+use crate::domain::organizations::{OrgField, OrgFilter};
 use crate::domain::parse_id;
+use crate::domain::users::{UserField, UserFilter};
 use crate::error::{AppError, AppResult};
 
 #[derive(InputObject, Default, Clone)]

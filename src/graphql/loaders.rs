@@ -5,6 +5,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use uuid::Uuid;
 
 use crate::domain::Store;
+use crate::domain::api_clients::{self, ApiClient};
 use crate::domain::organizations::{self, Org};
 use crate::domain::users::{self, User};
 
@@ -14,6 +15,7 @@ pub struct Loaders {
     pub descendants: DataLoader<DescendantCount>,
     pub users_of_org: DataLoader<UsersOfOrg>,
     pub user: DataLoader<UserById>,
+    pub client_of_user: DataLoader<ClientOfUser>,
 }
 
 impl Loaders {
@@ -24,6 +26,7 @@ impl Loaders {
             descendants: DataLoader::new(DescendantCount(store.clone()), tokio::spawn),
             users_of_org: DataLoader::new(UsersOfOrg(store.clone()), tokio::spawn),
             user: DataLoader::new(UserById(store.clone()), tokio::spawn),
+            client_of_user: DataLoader::new(ClientOfUser(store.clone()), tokio::spawn),
         }
     }
 }
@@ -80,5 +83,15 @@ impl Loader<Uuid> for UserById {
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<User> {
         Ok(users::by_ids(&self.0, keys).await?)
+    }
+}
+
+/// The API client a machine user belongs to.
+pub struct ClientOfUser(Store);
+impl Loader<Uuid> for ClientOfUser {
+    type Value = ApiClient;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<ApiClient> {
+        Ok(api_clients::by_user_ids(&self.0, keys).await?)
     }
 }

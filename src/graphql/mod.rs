@@ -1,5 +1,6 @@
 //! The GraphQL API: thin adapters that read arguments, take the `Actor` from the
 //! context, call one domain function and convert the result.
+mod api_clients;
 mod inputs;
 mod loaders;
 mod organizations;
@@ -21,6 +22,7 @@ pub struct QueryRoot(
     organizations::OrganizationQuery,
     users::UserQuery,
     reserved_names::ReservedNameQuery,
+    api_clients::ApiClientQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -28,6 +30,8 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     organizations::OrganizationMutation,
     reserved_names::ReservedNameMutation,
+    users::UserMutation,
+    api_clients::ApiClientMutation,
 );
 
 pub type OrghubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -1,4 +1,6 @@
-//! HTTP routes: GraphQL (and GraphiQL), health and readiness; the middleware stack.
+//! HTTP routes: GraphQL (and GraphiQL), the OAuth token endpoint, health and readiness;
+//! the middleware stack.
+mod oauth;
 use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
@@ -7,7 +9,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode, header::AUTHORIZATION};
 use axum::response::{Html, IntoResponse};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -25,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
@@ -44,7 +47,7 @@ async fn graphql(
     request: GraphQLRequest,
 ) -> GraphQLResponse {
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = match auth::authenticate(&app.store, &app.tokens, authorization).await {
+    let caller = match auth::authenticate(&app.store, &app.auth, authorization).await {
         Ok(actor) => Caller::Known(actor),
         Err(AppError::Unauthenticated(why)) => Caller::Anonymous(why),
         Err(other) => {

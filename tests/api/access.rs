@@ -222,6 +222,7 @@ async fn authentication_failures() {
     // A valid token whose user is gone.
     let ghost = app
         .state
+        .auth
         .tokens
         .mint(
             uuid::Uuid::now_v7(),

@@ -150,7 +150,7 @@ async fn first_start_prints_a_working_token_and_sigterm_stops_cleanly() {
     );
     assert!(dir.join("orghub.db").exists() && dir.join("orghub.db.keys").exists());
 
-    let client = reqwest::Client::new();
+    let client = orghub::http_client().unwrap();
     let body: serde_json::Value = client
         .post(format!("http://127.0.0.1:{port}/graphql"))
         .bearer_auth(&token)

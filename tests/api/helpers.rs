@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use orghub::auth::Role;
 use orghub::config::Secret;
-use orghub::domain::names::OrgName;
-use orghub::domain::{organizations, users};
+use orghub::domain::users;
 use orghub::{AppState, Config};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -82,12 +81,10 @@ pub async fn spawn_with(config: Config) -> TestApp {
         .await
         .unwrap_or_else(|e| panic!("bootstrap failed: {}", e.client_message()))
         .expect("an empty database bootstraps");
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("a client");
+    let client = orghub::http_client().expect("a client");
     let token = app
         .state
+        .auth
         .tokens
         .mint(admin.id, &admin.username, Duration::from_secs(3600))
         .expect("a token");
@@ -138,23 +135,42 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("insert user: {}", e.client_message()));
         let token = self
             .state
+            .auth
             .tokens
             .mint(user.id, &user.username, Duration::from_secs(3600))
             .expect("a token");
         (user.id, token)
     }
 
-    /// Another MSP (its own tree) and a token for its admin, who is not staff.
+    /// Another MSP (its own tree), onboarded by staff through `createMspOrganization`,
+    /// and a token for its invited admin, who is not staff.
     pub async fn other_msp(&self, name: &str) -> (String, String) {
-        let org = organizations::create_root(
-            &self.state.store.db,
-            &OrgName::parse(name).expect("a name"),
-            false,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("create msp: {}", e.client_message()));
-        let (_, token) = self.user(&org.id.to_string(), Role::Admin, false).await;
-        (org.id.to_string(), token)
+        let email = format!("admin@{}.test", Uuid::now_v7().simple());
+        let data = self
+            .ok(
+                &self.admin,
+                "mutation($n: String!, $e: String!) { createMspOrganization(name: $n, adminEmail: $e) { id } }",
+                json!({ "n": name, "e": email }),
+            )
+            .await;
+        let id = data["createMspOrganization"]["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        let admin = users::by_email(&self.state.store, &email)
+            .await
+            .ok()
+            .flatten()
+            .expect("the invited admin");
+        (id, self.token_for(admin.id, &admin.username))
+    }
+
+    pub fn token_for(&self, user_id: Uuid, email: &str) -> String {
+        self.state
+            .auth
+            .tokens
+            .mint(user_id, email, Duration::from_secs(3600))
+            .expect("a token")
     }
 
     /// Creates an org through the API and returns its id.
