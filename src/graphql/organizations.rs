@@ -17,7 +17,11 @@ fn default_order() -> Option<Vec<Vec<String>>> {
 fn order_of(
     order: &Option<Vec<Vec<String>>>,
 ) -> Result<Vec<(orgs::OrgField, sea_orm::Order)>, AppError> {
-    orgs::parse_org_order(order.as_deref().unwrap_or(&[]))
+    // `null` (or a variable left unset) means the default order, as when the argument is absent.
+    match order {
+        Some(o) => orgs::parse_org_order(o),
+        None => orgs::parse_org_order(&[vec!["name".to_owned()]]),
+    }
 }
 
 /// An organization in an MSP's tree.

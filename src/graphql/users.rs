@@ -261,7 +261,7 @@ impl UserQuery {
             actor(ctx)?,
             org_id,
             &filter,
-            order.as_deref().unwrap_or(&[]),
+            &order.unwrap_or_else(|| vec![vec!["username".to_owned()]]),
             page,
         )
         .await?;

@@ -191,3 +191,76 @@ async fn first_start_prints_a_working_token_and_sigterm_stops_cleanly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn msp_create_command_onboards_an_msp() {
+    let url = fresh_database_url().await;
+    let config = test_config(url.clone());
+    let app = spawn_with(config.clone()).await;
+    let secret = config.jwt_secret.as_ref().unwrap().expose().to_owned();
+    let key = config.secret_key.as_ref().unwrap().expose().to_owned();
+    let env = [
+        ("ORGHUB_JWT_SECRET", secret.as_str()),
+        ("ORGHUB_SECRET_KEY", key.as_str()),
+    ];
+    let out = orghub(
+        &[
+            "msp",
+            "create",
+            "--name",
+            "Umbrella",
+            "--admin-email",
+            "boss@umbrella.test",
+            "--database-url",
+            &url,
+        ],
+        &env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Created the MSP \"Umbrella\""));
+    let out = orghub(
+        &[
+            "msp",
+            "create",
+            "--name",
+            "umbrella",
+            "--admin-email",
+            "other@umbrella.test",
+            "--database-url",
+            &url,
+        ],
+        &env,
+    );
+    assert!(
+        !out.status.success(),
+        "a second MSP of the same name is refused"
+    );
+
+    let out = orghub(
+        &[
+            "token",
+            "--user",
+            "boss@umbrella.test",
+            "--database-url",
+            &url,
+        ],
+        &env,
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let data = app
+        .ok(
+            &token,
+            "{ userOrganization { name isMsp } me { roleIds } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["userOrganization"],
+        json!({ "name": "Umbrella", "isMsp": true })
+    );
+    assert_eq!(data["me"]["roleIds"], json!(["admin"]));
+}

@@ -1,6 +1,7 @@
 //! One integration-test binary: every test boots the real app on a random port with
 //! its own database and talks HTTP to it.
 mod access;
+mod api_clients;
 mod cli;
 mod concurrency;
 mod helpers;
@@ -10,3 +11,4 @@ mod queries;
 mod reserved_names;
 mod schema;
 mod tree;
+mod users;
