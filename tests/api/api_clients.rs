@@ -161,7 +161,8 @@ async fn a_client_gets_tokens_that_act_with_its_role() {
 async fn the_token_endpoint_speaks_rfc_6749() {
     let app = spawn_app().await;
     let (_, client_id, secret) = create(&app, &app.msp_id, "Bot", None).await;
-    let cases: [(&[(&str, &str)], u16, &str); 5] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: [Case; 5] = [
         (
             &[
                 ("grant_type", "client_credentials"),

@@ -6,6 +6,7 @@ mod cli;
 mod concurrency;
 mod helpers;
 mod http;
+mod oidc;
 mod organizations;
 mod queries;
 mod reserved_names;
