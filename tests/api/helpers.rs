@@ -133,13 +133,7 @@ impl TestApp {
         let user = users::insert(&self.state.store.db, org, &email, role, staff)
             .await
             .unwrap_or_else(|e| panic!("insert user: {}", e.client_message()));
-        let token = self
-            .state
-            .auth
-            .tokens
-            .mint(user.id, &user.username, Duration::from_secs(3600))
-            .expect("a token");
-        (user.id, token)
+        (user.id, self.token_for(user.id, &user.username))
     }
 
     /// Another MSP (its own tree), onboarded by staff through `createMspOrganization`,
