@@ -36,8 +36,6 @@ pub struct AppState {
     pub auth: Arc<auth::Authenticator>,
     pub schema: graphql::OrghubSchema,
     pub settings: Arc<HttpSettings>,
-    /// Encrypts secrets at rest.
-    pub secret_key: Arc<[u8; 32]>,
 }
 
 pub struct App {
@@ -137,16 +135,18 @@ fn oidc_verifier(config: &Config) -> anyhow::Result<Option<auth::OidcVerifier>> 
     )))
 }
 
-/// The whole application: database connected and migrated, keys loaded, router built.
-pub async fn build(config: &Config) -> anyhow::Result<App> {
+/// The keys, and the database connected and migrated: what every command needs.
+pub async fn open_store(config: &Config) -> anyhow::Result<(Store, auth::TokenService)> {
     let (tokens, secret_key) = token_service(config)?;
-    let oidc = oidc_verifier(config)?;
     let db = connect(config).await?;
     migrate(&db).await?;
-    let store = Store {
-        db,
-        max_page_size: config.max_page_size.max(1),
-    };
+    Ok((Store::new(db, config.max_page_size, &secret_key), tokens))
+}
+
+/// The whole application: database connected and migrated, keys loaded, router built.
+pub async fn build(config: &Config) -> anyhow::Result<App> {
+    let oidc = oidc_verifier(config)?;
+    let (store, tokens) = open_store(config).await?;
     let state = AppState {
         schema: graphql::build(store.clone()),
         store,
@@ -156,7 +156,6 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             max_body_bytes: config.max_body_bytes,
             api_token_ttl: Duration::from_secs(config.api_token_ttl_secs),
         }),
-        secret_key: Arc::new(secret_key),
     };
     Ok(App {
         router: web::router(state.clone()),

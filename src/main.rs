@@ -128,13 +128,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn token(config: &Config, email: &str, ttl: Duration) -> anyhow::Result<()> {
-    let (tokens, _) = orghub::token_service(config)?;
-    let db = orghub::connect(config).await?;
-    orghub::migrate(&db).await?;
-    let store = orghub::domain::Store {
-        db,
-        max_page_size: config.max_page_size,
-    };
+    let (store, tokens) = orghub::open_store(config).await?;
     let user = orghub::domain::users::by_email(&store, email)
         .await
         .map_err(|e| anyhow::anyhow!(e.client_message()))?
@@ -144,12 +138,7 @@ async fn token(config: &Config, email: &str, ttl: Duration) -> anyhow::Result<()
 }
 
 async fn create_msp(config: &Config, name: &str, admin_email: &str) -> anyhow::Result<()> {
-    let db = orghub::connect(config).await?;
-    orghub::migrate(&db).await?;
-    let store = orghub::domain::Store {
-        db,
-        max_page_size: config.max_page_size,
-    };
+    let (store, _) = orghub::open_store(config).await?;
     let (org, admin) = orghub::domain::users::create_msp(&store, None, name, admin_email)
         .await
         .map_err(|e| anyhow::anyhow!(e.client_message()))?;

@@ -1,6 +1,10 @@
 //! sea-orm entities: one module per table, no logic.
 pub mod api_client;
+pub mod org_variable;
+pub mod org_variable_history;
 pub mod organization;
+pub mod organization_tag;
 pub mod permission_audit;
 pub mod reserved_organization_name;
+pub mod tag;
 pub mod user;

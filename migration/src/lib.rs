@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_organizations_users;
 mod m20261123_000002_access;
+mod m20261123_000003_tags_variables;
 
 pub struct Migrator;
 
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_organizations_users::Migration),
             Box::new(m20261123_000002_access::Migration),
+            Box::new(m20261123_000003_tags_variables::Migration),
         ]
     }
 }

@@ -6,7 +6,13 @@ pub mod filter;
 pub mod names;
 pub mod organizations;
 pub mod reserved_names;
+pub mod secrets;
+pub mod tags;
 pub mod users;
+pub mod variables;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
@@ -16,16 +22,38 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use secrets::SecretCipher;
 
-/// The database and the limits every query honours.
+/// The database, the limits every query honours, and the key that encrypts secrets.
 #[derive(Clone, Debug)]
 pub struct Store {
     pub db: DatabaseConnection,
     /// Hard maximum of any list's `limit`.
     pub max_page_size: u64,
+    pub cipher: Arc<SecretCipher>,
+    /// SQL statements run so far (for tests that prove constant query counts, and metrics).
+    pub statements: Arc<AtomicU64>,
 }
 
 impl Store {
+    pub fn new(mut db: DatabaseConnection, max_page_size: u64, secret_key: &[u8; 32]) -> Self {
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Store {
+            db,
+            max_page_size: max_page_size.max(1),
+            cipher: Arc::new(SecretCipher::new(secret_key)),
+            statements,
+        }
+    }
+
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }

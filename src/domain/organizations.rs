@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Duration;
-use entity::{organization, user};
+use entity::{organization, organization_tag, tag, user};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
@@ -15,6 +15,7 @@ use super::filter::Cmp;
 use super::names::{
     OrgDomain, OrgName, OrgSlug, parse_retention_days, parse_short_text, parse_tenant_id,
 };
+use super::tags::{self, TagFilter};
 use super::users::UserFilter;
 use super::{Store, now, parse_id, parse_order, reserved_names, unique_violation};
 use crate::auth::{Access, Actor};
@@ -99,6 +100,8 @@ pub struct OrgFilter {
     /// Orgs having at least one managed org that matches.
     pub managed_orgs: Option<Box<OrgFilter>>,
     pub users: Option<UserFilter>,
+    /// Orgs carrying at least one tag that matches.
+    pub tags: Option<Box<TagFilter>>,
     /// Further filters that must hold too (e.g. `search` beside `where`).
     pub also: Vec<OrgFilter>,
 }
@@ -166,11 +169,35 @@ impl OrgFilter {
                 ),
             );
         }
+        if let Some(t) = &self.tags {
+            cond = cond.add(carrying((**t).clone()));
+        }
         for other in &self.also {
             cond = cond.add(other.condition(false));
         }
         cond
     }
+}
+
+/// Orgs carrying at least one tag that matches `filter`.
+fn carrying(filter: TagFilter) -> Condition {
+    Condition::all().add(
+        organization::Column::Id.in_subquery(
+            Query::select()
+                .column(organization_tag::Column::OrgId)
+                .from(organization_tag::Entity)
+                .and_where(
+                    organization_tag::Column::TagId.in_subquery(
+                        Query::select()
+                            .column(tag::Column::Id)
+                            .from(tag::Entity)
+                            .cond_where(filter.condition())
+                            .to_owned(),
+                    ),
+                )
+                .to_owned(),
+        ),
+    )
 }
 
 /// Rows the caller may see: their org and everything below it (staff: every tree).
@@ -276,14 +303,14 @@ pub async fn managed_and_sub(
     page: (u64, u64),
 ) -> AppResult<Vec<Org>> {
     let parent = visible(store, actor, parent_id).await?;
-    if !has_tag_ids.is_empty() {
-        // No organization carries a tag until tags exist, so nothing matches.
-        return Ok(Vec::new());
-    }
-    let query = organization::Entity::find()
+    let mut query = organization::Entity::find()
         .filter(subtree(&parent))
         .filter(organization::Column::Id.ne(parent.id))
         .filter(filter.condition(true));
+    if !has_tag_ids.is_empty() {
+        // Organizations carrying any of the tags.
+        query = query.filter(carrying(TagFilter::default().with_ids(has_tag_ids)));
+    }
     Ok(ordered(query, order)
         .limit(page.0)
         .offset(page.1)
@@ -564,6 +591,8 @@ pub struct ValidOrg {
     pub is_onboarding: bool,
     pub roc_site_id: Option<String>,
     pub tid: Option<String>,
+    /// Tags it carries from the start, checked to be usable there.
+    pub tag_ids: Vec<Uuid>,
 }
 
 /// Checks new organizations one by one, remembering what earlier rows of the same
@@ -716,12 +745,27 @@ impl<'a> OrgValidator<'a> {
             }
         }
 
-        if let Some(tags) = input.tag_ids.as_ref().filter(|t| !t.is_empty()) {
-            errors.push(ValidationError::new(
-                "tagIds",
-                "INVALID_TAGS",
-                format!("unknown tag ids: {}", tags.join(", ")),
-            ));
+        let mut tag_ids = Vec::new();
+        if let (Some(raw), Some(parent)) =
+            (input.tag_ids.as_ref().filter(|t| !t.is_empty()), &managing)
+        {
+            match raw
+                .iter()
+                .map(|t| Uuid::parse_str(t.trim()))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Err(_) => errors.push(ValidationError::new(
+                    "tagIds",
+                    "INVALID_TAGS",
+                    "every tag id must be a valid id",
+                )),
+                Ok(ids) => {
+                    match tags::applicable(&self.store.db, &parent.path, &ids, "tagIds").await? {
+                        Ok(ids) => tag_ids = ids,
+                        Err(e) => errors.push(e),
+                    }
+                }
+            }
         }
 
         if let Some(parent) = &managing {
@@ -790,6 +834,7 @@ impl<'a> OrgValidator<'a> {
             is_onboarding: input.is_onboarding.unwrap_or(false),
             roc_site_id,
             tid,
+            tag_ids,
         }))
     }
 }
@@ -988,7 +1033,7 @@ async fn insert<C: ConnectionTrait>(conn: &C, org: &ValidOrg) -> Result<Org, DbE
         None => free_slug(conn, parent.root_org_id, &OrgSlug::from_name(&org.name)).await?,
     };
     let at = now();
-    organization::ActiveModel {
+    let created = organization::ActiveModel {
         id: Set(org.id),
         name: Set(org.name.as_str().to_owned()),
         name_key: Set(org.name.key().to_owned()),
@@ -1012,15 +1057,25 @@ async fn insert<C: ConnectionTrait>(conn: &C, org: &ValidOrg) -> Result<Org, DbE
         deleted_at: Set(None),
     }
     .insert(conn)
-    .await
+    .await?;
+    if !org.tag_ids.is_empty() {
+        tags::replace_on(conn, created.id, &org.tag_ids)
+            .await
+            .map_err(|e| DbErr::Custom(e.client_message()))?;
+    }
+    Ok(created)
 }
 
 /// Inserts one validated org. A generated slug that a concurrent writer took is
 /// regenerated; any other unique clash is the rule it stands for.
 pub async fn insert_valid(store: &Store, org: &ValidOrg) -> AppResult<Org> {
     for _ in 0..5 {
-        match insert(&store.db, org).await {
-            Ok(created) => return Ok(created),
+        let txn = store.begin_write().await?;
+        match insert(&txn, org).await {
+            Ok(created) => {
+                txn.commit().await?;
+                return Ok(created);
+            }
             Err(e) => match unique_violation(&e) {
                 Some(m) if m.contains("org_slug") && org.slug.is_none() => continue,
                 Some(m) => return Err(AppError::Invalid(vec![violation_error(&m)])),
@@ -1184,12 +1239,23 @@ pub async fn update(
             Ok(d) => model.results_retention_days = Set(d),
         }
     }
-    if let Some(tags) = change.tag_ids.as_ref().filter(|t| !t.is_empty()) {
-        errors.push(ValidationError::new(
-            "tagIds",
-            "INVALID_TAGS",
-            format!("unknown tag ids: {}", tags.join(", ")),
-        ));
+    let mut new_tags = None;
+    if let Some(raw) = &change.tag_ids {
+        match raw
+            .iter()
+            .map(|t| Uuid::parse_str(t.trim()))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Err(_) => errors.push(ValidationError::new(
+                "tagIds",
+                "INVALID_TAGS",
+                "every tag id must be a valid id",
+            )),
+            Ok(ids) => match tags::applicable(&store.db, &org.path, &ids, "tagIds").await? {
+                Ok(ids) => new_tags = Some(ids),
+                Err(e) => errors.push(e),
+            },
+        }
     }
     if let Some(v) = change.is_internal {
         model.is_internal = Set(v);
@@ -1227,6 +1293,9 @@ pub async fn update(
             set_enabled_below(&txn, &org, true).await?;
         }
         _ => {}
+    }
+    if let Some(ids) = &new_tags {
+        tags::replace_on(&txn, org.id, ids).await?;
     }
     txn.commit().await?;
     Ok(updated)

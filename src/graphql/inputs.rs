@@ -6,6 +6,7 @@ use sea_orm::Value;
 use crate::domain::filter::Cmp;
 use crate::domain::organizations::{OrgField, OrgFilter};
 use crate::domain::parse_id;
+use crate::domain::tags::{TagField, TagFilter};
 use crate::domain::users::{UserField, UserFilter};
 use crate::error::{AppError, AppResult};
 
@@ -408,9 +409,32 @@ fn push_all<F: Copy>(preds: &mut Vec<(F, Cmp)>, field: F, cmps: Vec<Cmp>) {
     preds.extend(cmps.into_iter().map(|c| (field, c)));
 }
 
-/// No organization has tags or installed packs yet, so a condition on them matches none.
+/// No organization has installed packs yet, so a condition on them matches none.
 fn impossible(filter: &mut OrgFilter) {
     filter.preds.push((OrgField::Id, Cmp::In(Vec::new())));
+}
+
+impl TagSearchInput {
+    pub fn to_filter(&self, at: &str) -> AppResult<TagFilter> {
+        let mut f = TagFilter::default();
+        if let Some(e) = &self.id {
+            push_all(&mut f.preds, TagField::Id, id_cmps(&format!("{at}.id"), e)?);
+        }
+        if let Some(e) = &self.name {
+            push_all(&mut f.preds, TagField::Name, text_cmps(e));
+        }
+        if let Some(e) = &self.org_id {
+            push_all(
+                &mut f.preds,
+                TagField::OrgId,
+                id_cmps(&format!("{at}.orgId"), e)?,
+            );
+        }
+        if let Some(s) = &self.organizations {
+            f.organizations = Some(Box::new(s.to_filter(&format!("{at}.organizations"))?));
+        }
+        Ok(f)
+    }
 }
 
 impl OrganizationSearchInput {
@@ -466,7 +490,10 @@ impl OrganizationSearchInput {
         if let Some(s) = &self.users {
             f.users = Some(s.to_filter(&format!("{at}.users"))?);
         }
-        if self.tags.is_some() || self.installed_packs.is_some() {
+        if let Some(t) = &self.tags {
+            f.tags = Some(Box::new(t.to_filter(&format!("{at}.tags"))?));
+        }
+        if self.installed_packs.is_some() {
             impossible(&mut f);
         }
         Ok(f)
@@ -557,10 +584,12 @@ impl OrganizationWhereInput {
         if let Some(w) = &self.users {
             f.users = Some(w.to_filter(&format!("{at}.users"))?);
         }
-        if let Some(tags) = &self.tags
-            && tags.id.as_ref().is_some_and(|ids| !ids.is_empty())
-        {
-            impossible(&mut f);
+        if let Some(ids) = self.tags.as_ref().and_then(|t| t.id.as_ref()) {
+            let ids = crate::domain::parse_ids(
+                &format!("{at}.tags.id"),
+                &ids.iter().map(|i| i.0.clone()).collect::<Vec<_>>(),
+            )?;
+            f.tags = Some(Box::new(TagFilter::default().with_ids(&ids)));
         }
         Ok(f)
     }

@@ -7,7 +7,9 @@ use uuid::Uuid;
 use crate::domain::Store;
 use crate::domain::api_clients::{self, ApiClient};
 use crate::domain::organizations::{self, Org};
+use crate::domain::tags::{self, Tag};
 use crate::domain::users::{self, User};
+use crate::domain::variables::{self, Variable};
 
 pub struct Loaders {
     pub org: DataLoader<OrgById>,
@@ -16,6 +18,10 @@ pub struct Loaders {
     pub users_of_org: DataLoader<UsersOfOrg>,
     pub user: DataLoader<UserById>,
     pub client_of_user: DataLoader<ClientOfUser>,
+    pub tags_of_org: DataLoader<TagsOfOrg>,
+    pub tags_owned: DataLoader<TagsOwnedBy>,
+    pub tag_carriers: DataLoader<TagCarriers>,
+    pub variables_of_org: DataLoader<VariablesOfOrg>,
 }
 
 impl Loaders {
@@ -27,6 +33,10 @@ impl Loaders {
             users_of_org: DataLoader::new(UsersOfOrg(store.clone()), tokio::spawn),
             user: DataLoader::new(UserById(store.clone()), tokio::spawn),
             client_of_user: DataLoader::new(ClientOfUser(store.clone()), tokio::spawn),
+            tags_of_org: DataLoader::new(TagsOfOrg(store.clone()), tokio::spawn),
+            tags_owned: DataLoader::new(TagsOwnedBy(store.clone()), tokio::spawn),
+            tag_carriers: DataLoader::new(TagCarriers(store.clone()), tokio::spawn),
+            variables_of_org: DataLoader::new(VariablesOfOrg(store.clone()), tokio::spawn),
         }
     }
 }
@@ -93,5 +103,42 @@ impl Loader<Uuid> for ClientOfUser {
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<ApiClient> {
         Ok(api_clients::by_user_ids(&self.0, keys).await?)
+    }
+}
+
+pub struct TagsOfOrg(Store);
+impl Loader<Uuid> for TagsOfOrg {
+    type Value = Vec<Tag>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Tag>> {
+        Ok(tags::of_orgs(&self.0, keys).await?)
+    }
+}
+
+pub struct TagsOwnedBy(Store);
+impl Loader<Uuid> for TagsOwnedBy {
+    type Value = Vec<Tag>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Tag>> {
+        Ok(tags::owned_by(&self.0, keys).await?)
+    }
+}
+
+pub struct TagCarriers(Store);
+impl Loader<Uuid> for TagCarriers {
+    type Value = Vec<Org>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Org>> {
+        Ok(tags::carriers(&self.0, keys).await?)
+    }
+}
+
+/// Each org's own variables, secrets masked.
+pub struct VariablesOfOrg(Store);
+impl Loader<Uuid> for VariablesOfOrg {
+    type Value = Vec<Variable>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Variable>> {
+        Ok(variables::of_orgs(&self.0, keys).await?)
     }
 }

@@ -6,7 +6,9 @@ mod loaders;
 mod organizations;
 mod reserved_names;
 mod scalars;
+mod tags;
 mod users;
+mod variables;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -23,6 +25,8 @@ pub struct QueryRoot(
     users::UserQuery,
     reserved_names::ReservedNameQuery,
     api_clients::ApiClientQuery,
+    tags::TagQuery,
+    variables::VariableQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -32,6 +36,8 @@ pub struct MutationRoot(
     reserved_names::ReservedNameMutation,
     users::UserMutation,
     api_clients::ApiClientMutation,
+    tags::TagMutation,
+    variables::VariableMutation,
 );
 
 pub type OrghubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -3,7 +3,9 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, Si
 
 use super::inputs::{OrganizationSearchInput, OrganizationWhereInput, org_filter};
 use super::scalars::Void;
+use super::tags::Tag;
 use super::users::User;
+use super::variables::OrgVariable;
 use super::{actor, loaders, rfc3339, store};
 use crate::auth::Actor;
 use crate::domain::organizations::{self as orgs, Crumb, NewOrg, Org, OrgChange, OrgFilter};
@@ -103,6 +105,39 @@ impl Organization {
             .await?
             .unwrap_or(0);
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+    /// The tags it carries.
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+        Ok(loaders(ctx)
+            .tags_of_org
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Tag)
+            .collect())
+    }
+    /// The tags it owns (usable on it and below it).
+    async fn created_tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+        Ok(loaders(ctx)
+            .tags_owned
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Tag)
+            .collect())
+    }
+    /// Its own variables (not the inherited ones: see `visibleOrgVariables`); secrets masked.
+    async fn variables(&self, ctx: &Context<'_>) -> Result<Vec<OrgVariable>> {
+        Ok(loaders(ctx)
+            .variables_of_org
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(OrgVariable)
+            .collect())
     }
     async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
         Ok(loaders(ctx)
