@@ -39,8 +39,10 @@ impl Store {
     pub fn new(mut db: DatabaseConnection, max_page_size: u64, secret_key: &[u8; 32]) -> Self {
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
+        db.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
+            // `ORGHUB_LOG=orghub::sql=trace` shows every statement (values are never logged).
+            tracing::trace!(target: "orghub::sql", elapsed_us = info.elapsed.as_micros() as u64, failed = info.failed, sql = %info.statement.sql);
         });
         Store {
             db,

@@ -598,11 +598,8 @@ async fn change_existing<C: ConnectionTrait>(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let old_clear = if was_secret {
-        None
-    } else {
-        existing.value.clone()
-    };
+    // The history masks secret values itself: it only needs to know there was one.
+    let old_clear = existing.value.clone();
     // The value after the change, in clear: the new one, or the old one (decrypted if it was secret).
     let clear_after = match &value {
         Some(v) => Some(v.clone()),
@@ -711,8 +708,15 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> AppResult<Uuid> {
     actor.check(&org, Access::Write)?;
     let txn = store.begin_write().await?;
     org_variable::Entity::delete_by_id(v.id).exec(&txn).await?;
-    let clear = if is_secret(&v) { None } else { v.value.clone() };
-    record(&txn, actor, "delete", Some(&v), None, (clear, None)).await?;
+    record(
+        &txn,
+        actor,
+        "delete",
+        Some(&v),
+        None,
+        (v.value.clone(), None),
+    )
+    .await?;
     txn.commit().await?;
     Ok(v.id)
 }

@@ -1,7 +1,7 @@
 //! Per-request DataLoaders, so nested fields of a list cost a constant number of queries.
 use std::collections::HashMap;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use uuid::Uuid;
 
 use crate::domain::Store;
@@ -12,36 +12,120 @@ use crate::domain::users::{self, User};
 use crate::domain::variables::{self, Variable};
 
 pub struct Loaders {
-    pub org: DataLoader<OrgById>,
-    pub children: DataLoader<ChildrenOf>,
-    pub descendants: DataLoader<DescendantCount>,
-    pub users_of_org: DataLoader<UsersOfOrg>,
-    pub user: DataLoader<UserById>,
-    pub client_of_user: DataLoader<ClientOfUser>,
-    pub tags_of_org: DataLoader<TagsOfOrg>,
-    pub tags_owned: DataLoader<TagsOwnedBy>,
-    pub tag_carriers: DataLoader<TagCarriers>,
-    pub variables_of_org: DataLoader<VariablesOfOrg>,
+    pub org: DataLoader<OrgById, HashMapCache>,
+    pub children: DataLoader<ChildrenOf, HashMapCache>,
+    pub descendants: DataLoader<DescendantCount, HashMapCache>,
+    pub users_of_org: DataLoader<UsersOfOrg, HashMapCache>,
+    pub user: DataLoader<UserById, HashMapCache>,
+    pub client_of_user: DataLoader<ClientOfUser, HashMapCache>,
+    pub tags_of_org: DataLoader<TagsOfOrg, HashMapCache>,
+    pub tags_owned: DataLoader<TagsOwnedBy, HashMapCache>,
+    pub tag_carriers: DataLoader<TagCarriers, HashMapCache>,
+    pub variables_of_org: DataLoader<VariablesOfOrg, HashMapCache>,
 }
 
 impl Loaders {
+    /// Loads, one statement per field, what the selection will ask of each org of a list.
+    pub async fn prime_orgs(
+        &self,
+        look: &async_graphql::Lookahead<'_>,
+        orgs: &[Org],
+    ) -> Result<(), async_graphql::Error> {
+        let ids: Vec<Uuid> = orgs.iter().map(|o| o.id).collect();
+        if look.field("managingOrg").exists() {
+            self.org
+                .load_many(orgs.iter().filter_map(|o| o.managing_org_id))
+                .await?;
+        }
+        if look.field("managedOrgs").exists() {
+            self.children.load_many(ids.iter().copied()).await?;
+        }
+        if look.field("descendantOrgCount").exists() {
+            self.descendants
+                .load_many(orgs.iter().map(|o| (o.id, o.path.clone())))
+                .await?;
+        }
+        if look.field("users").exists() {
+            self.users_of_org.load_many(ids.iter().copied()).await?;
+        }
+        if look.field("tags").exists() {
+            self.tags_of_org.load_many(ids.iter().copied()).await?;
+        }
+        if look.field("createdTags").exists() {
+            self.tags_owned.load_many(ids.iter().copied()).await?;
+        }
+        if look.field("variables").exists() {
+            self.variables_of_org.load_many(ids.iter().copied()).await?;
+        }
+        Ok(())
+    }
+
     pub fn new(store: &Store) -> Self {
         Loaders {
-            org: DataLoader::new(OrgById(store.clone()), tokio::spawn),
-            children: DataLoader::new(ChildrenOf(store.clone()), tokio::spawn),
-            descendants: DataLoader::new(DescendantCount(store.clone()), tokio::spawn),
-            users_of_org: DataLoader::new(UsersOfOrg(store.clone()), tokio::spawn),
-            user: DataLoader::new(UserById(store.clone()), tokio::spawn),
-            client_of_user: DataLoader::new(ClientOfUser(store.clone()), tokio::spawn),
-            tags_of_org: DataLoader::new(TagsOfOrg(store.clone()), tokio::spawn),
-            tags_owned: DataLoader::new(TagsOwnedBy(store.clone()), tokio::spawn),
-            tag_carriers: DataLoader::new(TagCarriers(store.clone()), tokio::spawn),
-            variables_of_org: DataLoader::new(VariablesOfOrg(store.clone()), tokio::spawn),
+            org: DataLoader::with_cache(
+                OrgById(store.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            children: DataLoader::with_cache(
+                ChildrenOf(store.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            descendants: DataLoader::with_cache(
+                DescendantCount(store.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            users_of_org: DataLoader::with_cache(
+                UsersOfOrg(store.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            user: DataLoader::with_cache(
+                UserById(store.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            client_of_user: DataLoader::with_cache(
+                ClientOfUser(store.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            tags_of_org: DataLoader::with_cache(
+                TagsOfOrg(store.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            tags_owned: DataLoader::with_cache(
+                TagsOwnedBy(store.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            tag_carriers: DataLoader::with_cache(
+                TagCarriers(store.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            variables_of_org: DataLoader::with_cache(
+                VariablesOfOrg(store.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
         }
     }
 }
 
 type LoadResult<V> = Result<HashMap<Uuid, V>, async_graphql::Error>;
+
+/// Every key gets an entry (empty for none), so the per-request cache also remembers
+/// "nothing here" and asks the database once.
+fn every_key<V>(keys: &[Uuid], mut found: HashMap<Uuid, Vec<V>>) -> HashMap<Uuid, Vec<V>> {
+    for k in keys {
+        found.entry(*k).or_default();
+    }
+    found
+}
 
 pub struct OrgById(Store);
 impl Loader<Uuid> for OrgById {
@@ -57,7 +141,10 @@ impl Loader<Uuid> for ChildrenOf {
     type Value = Vec<Org>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Org>> {
-        Ok(organizations::children_of(&self.0, keys).await?)
+        Ok(every_key(
+            keys,
+            organizations::children_of(&self.0, keys).await?,
+        ))
     }
 }
 
@@ -83,7 +170,7 @@ impl Loader<Uuid> for UsersOfOrg {
     type Value = Vec<User>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<User>> {
-        Ok(users::of_orgs(&self.0, keys).await?)
+        Ok(every_key(keys, users::of_orgs(&self.0, keys).await?))
     }
 }
 
@@ -111,7 +198,7 @@ impl Loader<Uuid> for TagsOfOrg {
     type Value = Vec<Tag>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Tag>> {
-        Ok(tags::of_orgs(&self.0, keys).await?)
+        Ok(every_key(keys, tags::of_orgs(&self.0, keys).await?))
     }
 }
 
@@ -120,7 +207,7 @@ impl Loader<Uuid> for TagsOwnedBy {
     type Value = Vec<Tag>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Tag>> {
-        Ok(tags::owned_by(&self.0, keys).await?)
+        Ok(every_key(keys, tags::owned_by(&self.0, keys).await?))
     }
 }
 
@@ -129,7 +216,7 @@ impl Loader<Uuid> for TagCarriers {
     type Value = Vec<Org>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Org>> {
-        Ok(tags::carriers(&self.0, keys).await?)
+        Ok(every_key(keys, tags::carriers(&self.0, keys).await?))
     }
 }
 
@@ -139,6 +226,6 @@ impl Loader<Uuid> for VariablesOfOrg {
     type Value = Vec<Variable>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Variable>> {
-        Ok(variables::of_orgs(&self.0, keys).await?)
+        Ok(every_key(keys, variables::of_orgs(&self.0, keys).await?))
     }
 }

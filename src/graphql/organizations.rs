@@ -39,6 +39,12 @@ fn wrap(list: Vec<Org>) -> Vec<Organization> {
     list.into_iter().map(Organization).collect()
 }
 
+/// A list of orgs, with what its selection asks of each loaded up front.
+async fn primed(ctx: &Context<'_>, list: Vec<Org>) -> Result<Vec<Organization>> {
+    loaders(ctx).prime_orgs(&ctx.look_ahead(), &list).await?;
+    Ok(wrap(list))
+}
+
 #[Object]
 impl Organization {
     async fn id(&self) -> ID {
@@ -84,7 +90,8 @@ impl Organization {
     ) -> Result<Vec<Organization>> {
         let (store, caller) = (store(ctx), actor(ctx)?);
         let page = (store.max_page_size, 0);
-        Ok(wrap(
+        primed(
+            ctx,
             orgs::managed_and_sub(
                 store,
                 caller,
@@ -95,7 +102,8 @@ impl Organization {
                 page,
             )
             .await?,
-        ))
+        )
+        .await
     }
     /// How many live organizations lie below this one.
     async fn descendant_org_count(&self, ctx: &Context<'_>) -> Result<i32> {
@@ -344,9 +352,11 @@ impl OrganizationQuery {
         let store = store(ctx);
         let filter = org_filter(where_.as_ref(), search.as_ref())?;
         let page = store.page(limit, offset)?;
-        Ok(wrap(
+        primed(
+            ctx,
             orgs::list(store, actor(ctx)?, &filter, &order_of(&order)?, page).await?,
-        ))
+        )
+        .await
     }
 
     /// Every organization below `parentOrgId` (not itself).
@@ -372,7 +382,8 @@ impl OrganizationQuery {
         let tags = parse_ids("hasTagIds", &tags)?;
         let filter = org_filter(None, search.as_ref())?;
         let page = store.page(limit, offset)?;
-        Ok(wrap(
+        primed(
+            ctx,
             orgs::managed_and_sub(
                 store,
                 actor(ctx)?,
@@ -383,7 +394,8 @@ impl OrganizationQuery {
                 page,
             )
             .await?,
-        ))
+        )
+        .await
     }
 
     /// Organizations of `rootOrgId`'s tree whose name contains `search`, with breadcrumbs
@@ -420,9 +432,11 @@ impl OrganizationQuery {
     ) -> Result<Vec<Organization>> {
         let store = store(ctx);
         let page = store.page(input.limit, input.offset)?;
-        Ok(wrap(
+        primed(
+            ctx,
             orgs::search_managed(store, actor(ctx)?, input.search.as_deref(), page).await?,
-        ))
+        )
+        .await
     }
 
     /// The trail of organizations from `rootOrgId` down to `orgId`.
@@ -465,9 +479,11 @@ impl OrganizationQuery {
         managing_org_id: ID,
     ) -> Result<Vec<Organization>> {
         let parent = parse_id("managingOrgId", &managing_org_id)?;
-        Ok(wrap(
+        primed(
+            ctx,
             orgs::soft_deleted(store(ctx), actor(ctx)?, parent).await?,
-        ))
+        )
+        .await
     }
 
     /// The caller's own organization.
@@ -480,7 +496,7 @@ impl OrganizationQuery {
 
     /// Every live organization the caller may see.
     async fn my_accessible_organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
-        Ok(wrap(orgs::accessible(store(ctx), actor(ctx)?).await?))
+        primed(ctx, orgs::accessible(store(ctx), actor(ctx)?).await?).await
     }
 }
 
@@ -540,9 +556,11 @@ impl OrganizationMutation {
         organizations: Vec<OrganizationInput>,
     ) -> Result<Vec<Organization>> {
         let inputs: Vec<NewOrg> = organizations.into_iter().map(Into::into).collect();
-        Ok(wrap(
+        primed(
+            ctx,
             orgs::create_all(store(ctx), actor(ctx)?, &inputs).await?,
-        ))
+        )
+        .await
     }
 
     /// Changes an organization. Disabling it disables everything below it; re-enabling

@@ -11,5 +11,8 @@ mod organizations;
 mod queries;
 mod reserved_names;
 mod schema;
+mod statements;
+mod tags;
 mod tree;
 mod users;
+mod variables;
