@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_organizations_users;
 mod m20261123_000002_access;
 mod m20261123_000003_tags_variables;
+mod m20261123_000004_packs;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_organizations_users::Migration),
             Box::new(m20261123_000002_access::Migration),
             Box::new(m20261123_000003_tags_variables::Migration),
+            Box::new(m20261123_000004_packs::Migration),
         ]
     }
 }

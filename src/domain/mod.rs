@@ -5,6 +5,8 @@ pub mod audit;
 pub mod filter;
 pub mod names;
 pub mod organizations;
+pub mod pack_configs;
+pub mod packs;
 pub mod reserved_names;
 pub mod secrets;
 pub mod tags;

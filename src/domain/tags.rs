@@ -587,6 +587,16 @@ pub async fn carriers(store: &Store, tag_ids: &[Uuid]) -> AppResult<HashMap<Uuid
     Ok(out)
 }
 
+/// The tags of `list` the caller may see.
+pub async fn visible_subset(store: &Store, actor: &Actor, list: Vec<Tag>) -> AppResult<Vec<Tag>> {
+    let owners: Vec<Uuid> = list.iter().filter_map(|t| t.org_id).collect();
+    let orgs = organizations::by_ids(store, &owners).await?;
+    Ok(list
+        .into_iter()
+        .filter(|t| visible_to(actor, t, t.org_id.and_then(|o| orgs.get(&o))))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

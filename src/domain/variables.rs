@@ -104,8 +104,8 @@ pub struct VarFilter {
     pub id: Option<Uuid>,
     pub preds: Vec<(VarField, Cmp)>,
     pub organization: Option<Box<OrgFilter>>,
-    /// A condition on the pack config, which no variable can meet until integrations exist.
-    pub on_pack_config: bool,
+    /// Variables pointing at a config that matches.
+    pub pack_config: Option<super::pack_configs::ConfigConditions>,
 }
 
 impl VarFilter {
@@ -132,8 +132,8 @@ impl VarFilter {
                 ),
             );
         }
-        if self.on_pack_config {
-            cond = cond.add(org_variable::Column::PackConfigId.is_in(Vec::<Uuid>::new()));
+        if let Some(pc) = &self.pack_config {
+            cond = cond.add(org_variable::Column::PackConfigId.in_subquery(pc.ids()));
         }
         cond
     }
@@ -370,15 +370,34 @@ fn parse_category(raw: Option<&str>) -> Result<Option<Category>, ValidationError
     .transpose()
 }
 
-/// Pack configs arrive with the integrations; until then every id is unknown.
 fn parse_pack_config(raw: Option<&str>) -> Result<Option<Uuid>, ValidationError> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
-        Some(r) => Err(ValidationError::new(
-            "packConfigId",
-            "NOT_FOUND",
-            format!("no pack config {r}"),
-        )),
+        Some(r) => Uuid::parse_str(r).map(Some).map_err(|_| {
+            ValidationError::new(
+                "packConfigId",
+                "INVALID_FORMAT",
+                format!("`{r}` is not a valid id"),
+            )
+        }),
+    }
+}
+
+/// A variable may point at a config of its org or of an org above it.
+async fn check_pack_config<C: ConnectionTrait>(
+    conn: &C,
+    org: &Org,
+    id: Option<Uuid>,
+) -> AppResult<()> {
+    match id {
+        Some(id) if !super::pack_configs::usable_by(conn, org, id).await? => {
+            Err(AppError::invalid(
+                "packConfigId",
+                "NOT_FOUND",
+                format!("no pack config {id} for this organization or above it"),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -514,6 +533,7 @@ async fn insert_new<C: ConnectionTrait>(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
+    check_pack_config(conn, org, pack_config_id).await?;
     let at = now();
     let created = org_variable::ActiveModel {
         id: Set(id),
@@ -622,6 +642,11 @@ async fn change_existing<C: ConnectionTrait>(
         model.cascade = Set(c);
     }
     if pack_config_id.is_some() {
+        let org = organizations::by_ids(store, &[existing.org_id])
+            .await?
+            .remove(&existing.org_id)
+            .ok_or(AppError::Forbidden)?;
+        check_pack_config(conn, &org, pack_config_id).await?;
         model.pack_config_id = Set(pack_config_id);
     }
     model.updated_at = Set(now());

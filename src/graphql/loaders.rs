@@ -7,6 +7,8 @@ use uuid::Uuid;
 use crate::domain::Store;
 use crate::domain::api_clients::{self, ApiClient};
 use crate::domain::organizations::{self, Org};
+use crate::domain::pack_configs::{self, PackConfig};
+use crate::domain::packs::{self, PackSpec};
 use crate::domain::tags::{self, Tag};
 use crate::domain::users::{self, User};
 use crate::domain::variables::{self, Variable};
@@ -22,6 +24,11 @@ pub struct Loaders {
     pub tags_owned: DataLoader<TagsOwnedBy, HashMapCache>,
     pub tag_carriers: DataLoader<TagCarriers, HashMapCache>,
     pub variables_of_org: DataLoader<VariablesOfOrg, HashMapCache>,
+    pub pack_config: DataLoader<PackConfigById, HashMapCache>,
+    pub configs_of_org: DataLoader<ConfigsOfOrg, HashMapCache>,
+    pub packs_of_org: DataLoader<PacksOfOrg, HashMapCache>,
+    pub pack_tags: DataLoader<PackTags, HashMapCache>,
+    pub tagged_packs: DataLoader<TaggedPacks, HashMapCache>,
 }
 
 impl Loaders {
@@ -57,63 +64,38 @@ impl Loaders {
         if look.field("variables").exists() {
             self.variables_of_org.load_many(ids.iter().copied()).await?;
         }
+        if look.field("packConfigs").exists() {
+            self.configs_of_org.load_many(ids.iter().copied()).await?;
+        }
+        if look.field("installedPacks").exists() {
+            self.packs_of_org.load_many(ids.iter().copied()).await?;
+        }
         Ok(())
     }
 
     pub fn new(store: &Store) -> Self {
         Loaders {
-            org: DataLoader::with_cache(
-                OrgById(store.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            children: DataLoader::with_cache(
-                ChildrenOf(store.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            descendants: DataLoader::with_cache(
-                DescendantCount(store.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            users_of_org: DataLoader::with_cache(
-                UsersOfOrg(store.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            user: DataLoader::with_cache(
-                UserById(store.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            client_of_user: DataLoader::with_cache(
-                ClientOfUser(store.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            tags_of_org: DataLoader::with_cache(
-                TagsOfOrg(store.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            tags_owned: DataLoader::with_cache(
-                TagsOwnedBy(store.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            tag_carriers: DataLoader::with_cache(
-                TagCarriers(store.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            variables_of_org: DataLoader::with_cache(
-                VariablesOfOrg(store.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
+            org: cached(OrgById(store.clone())),
+            children: cached(ChildrenOf(store.clone())),
+            descendants: cached(DescendantCount(store.clone())),
+            users_of_org: cached(UsersOfOrg(store.clone())),
+            user: cached(UserById(store.clone())),
+            client_of_user: cached(ClientOfUser(store.clone())),
+            tags_of_org: cached(TagsOfOrg(store.clone())),
+            tags_owned: cached(TagsOwnedBy(store.clone())),
+            tag_carriers: cached(TagCarriers(store.clone())),
+            variables_of_org: cached(VariablesOfOrg(store.clone())),
+            pack_config: cached(PackConfigById(store.clone())),
+            configs_of_org: cached(ConfigsOfOrg(store.clone())),
+            packs_of_org: cached(PacksOfOrg(store.clone())),
+            pack_tags: cached(PackTags(store.clone())),
+            tagged_packs: cached(TaggedPacks(store.clone())),
         }
     }
+}
+
+fn cached<T: Send + Sync + 'static>(loader: T) -> DataLoader<T, HashMapCache> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
 }
 
 type LoadResult<V> = Result<HashMap<Uuid, V>, async_graphql::Error>;
@@ -227,5 +209,60 @@ impl Loader<Uuid> for VariablesOfOrg {
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Variable>> {
         Ok(every_key(keys, variables::of_orgs(&self.0, keys).await?))
+    }
+}
+
+pub struct PackConfigById(Store);
+impl Loader<Uuid> for PackConfigById {
+    type Value = PackConfig;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<PackConfig> {
+        Ok(pack_configs::by_ids(&self.0, keys).await?)
+    }
+}
+
+pub struct ConfigsOfOrg(Store);
+impl Loader<Uuid> for ConfigsOfOrg {
+    type Value = Vec<PackConfig>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<PackConfig>> {
+        Ok(every_key(keys, pack_configs::of_orgs(&self.0, keys).await?))
+    }
+}
+
+/// Pack ids installed on each org.
+pub struct PacksOfOrg(Store);
+impl Loader<Uuid> for PacksOfOrg {
+    type Value = Vec<String>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<String>> {
+        Ok(every_key(keys, packs::installed_on(&self.0, keys).await?))
+    }
+}
+
+/// Tags on each pack, keyed by pack id.
+pub struct PackTags(Store);
+impl Loader<String> for PackTags {
+    type Value = Vec<Tag>;
+    type Error = async_graphql::Error;
+    async fn load(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, Vec<Tag>>, async_graphql::Error> {
+        let mut found = packs::tags_of(&self.0, keys).await?;
+        for k in keys {
+            found.entry(k.clone()).or_default();
+        }
+        Ok(found)
+    }
+}
+
+/// Packs carrying each tag.
+pub struct TaggedPacks(Store);
+impl Loader<Uuid> for TaggedPacks {
+    type Value = Vec<&'static PackSpec>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<&'static PackSpec>> {
+        Ok(every_key(keys, packs::packs_tagged(&self.0, keys).await?))
     }
 }

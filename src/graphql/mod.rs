@@ -4,6 +4,7 @@ mod api_clients;
 mod inputs;
 mod loaders;
 mod organizations;
+mod packs;
 mod reserved_names;
 mod scalars;
 mod tags;
@@ -27,6 +28,7 @@ pub struct QueryRoot(
     api_clients::ApiClientQuery,
     tags::TagQuery,
     variables::VariableQuery,
+    packs::PackQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -38,6 +40,7 @@ pub struct MutationRoot(
     api_clients::ApiClientMutation,
     tags::TagMutation,
     variables::VariableMutation,
+    packs::PackMutation,
 );
 
 pub type OrghubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

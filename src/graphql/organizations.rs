@@ -114,6 +114,60 @@ impl Organization {
             .unwrap_or(0);
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
+    /// Packs installed on it, by name.
+    async fn installed_packs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "default_order()")] order: Option<Vec<Vec<String>>>,
+        search: Option<super::inputs::PackSearchInput>,
+        #[graphql(name = "where")] where_: Option<super::packs::PackInput>,
+    ) -> Result<Vec<super::packs::Pack>> {
+        let ids = loaders(ctx)
+            .packs_of_org
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        let mut filter = where_.map(|w| w.to_filter()).unwrap_or_default();
+        if let Some(s) = search {
+            filter.preds.extend(s.to_filter("search")?.preds);
+        }
+        let mut list: Vec<&'static crate::domain::packs::PackSpec> = ids
+            .iter()
+            .filter_map(|i| crate::domain::packs::spec(i))
+            .filter(|p| filter.matches(p))
+            .collect();
+        list.sort_by_key(|p| p.name);
+        if order
+            .iter()
+            .flatten()
+            .any(|o| o.get(1).is_some_and(|d| d.eq_ignore_ascii_case("desc")))
+        {
+            list.reverse();
+        }
+        Ok(list.into_iter().map(super::packs::Pack).collect())
+    }
+    /// Its own pack configs.
+    async fn pack_configs(&self, ctx: &Context<'_>) -> Result<Vec<super::packs::PackConfig>> {
+        let list = loaders(ctx)
+            .configs_of_org
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(list.into_iter().map(super::packs::PackConfig).collect())
+    }
+    /// The pack configs it can use: its own and those of the organizations above it.
+    async fn visible_pack_configs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::packs::PackConfig>> {
+        let ids: Vec<String> = crate::domain::packs::CATALOG
+            .iter()
+            .map(|p| p.id.to_owned())
+            .collect();
+        let list =
+            crate::domain::pack_configs::for_org(store(ctx), actor(ctx)?, self.0.id, &ids).await?;
+        Ok(list.into_iter().map(super::packs::PackConfig).collect())
+    }
     /// The tags it carries.
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
         Ok(loaders(ctx)
@@ -231,7 +285,7 @@ pub struct SearchManagedOrgsInput {
     pub search: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Clone)]
 pub struct OrganizationInput {
     pub domain: Option<String>,
     pub id: Option<ID>,

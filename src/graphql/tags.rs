@@ -56,6 +56,15 @@ impl Tag {
             .map(Organization)
             .collect())
     }
+    /// Packs carrying it.
+    async fn packs(&self, ctx: &Context<'_>) -> Result<Vec<super::packs::Pack>> {
+        let list = loaders(ctx)
+            .tagged_packs
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(list.into_iter().map(super::packs::Pack).collect())
+    }
     async fn created_at(&self) -> String {
         rfc3339(&self.0.created_at)
     }

@@ -1,12 +1,13 @@
 //! Organization variables: the `OrgVariable` type, its queries, mutations and history.
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use sea_orm::Value;
 
 use super::inputs::{
-    BoolComparisonExp, IdComparisonExp, OrganizationSearchInput, OrganizationWhereInput,
-    PackSearchInput, PackStatus, PackType, StringComparisonExp, id_cmps, text_cmps,
+    IdComparisonExp, OrganizationSearchInput, OrganizationWhereInput, StringComparisonExp, id_cmps,
+    text_cmps,
 };
 use super::organizations::Organization;
+use super::packs::{PackConfig, PackConfigSearch, PackConfigWhereInput};
 use super::{actor, loaders, rfc3339, store};
 use crate::domain::filter::Cmp;
 use crate::domain::parse_id;
@@ -78,6 +79,13 @@ impl OrgVariable {
     async fn pack_config_id(&self) -> Option<ID> {
         self.0.pack_config_id.map(|i| ID(i.to_string()))
     }
+    /// The integration config this variable belongs to (e.g. a PSA mapping).
+    async fn pack_config(&self, ctx: &Context<'_>) -> Result<Option<PackConfig>> {
+        let Some(id) = self.0.pack_config_id else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx).pack_config.load_one(id).await?.map(PackConfig))
+    }
     async fn created_at(&self) -> String {
         rfc3339(&self.0.created_at)
     }
@@ -121,60 +129,6 @@ impl From<vars::HistoryEntry> for OrgVariableHistoryEntry {
             created_at: rfc3339(&h.created_at),
         }
     }
-}
-
-#[derive(InputObject, Default, Clone)]
-#[graphql(name = "json_comparison_exp")]
-pub struct JsonComparisonExp {
-    #[graphql(name = "_contains")]
-    pub contains: Option<Json<serde_json::Value>>,
-    #[graphql(name = "_eq")]
-    pub eq: Option<Json<serde_json::Value>>,
-    #[graphql(name = "_ne")]
-    pub ne: Option<Json<serde_json::Value>>,
-}
-
-#[derive(InputObject, Default, Clone)]
-pub struct PackWhereInput {
-    pub description: Option<String>,
-    pub id: Option<ID>,
-    pub installed_by: Option<OrganizationWhereInput>,
-    pub is_oauth_configuration: Option<bool>,
-    pub name: Option<String>,
-    pub org_id: Option<ID>,
-    pub pack_bundle_id: Option<ID>,
-    pub pack_type: Option<PackType>,
-    #[graphql(name = "ref")]
-    pub ref_: Option<String>,
-    pub status: Option<PackStatus>,
-}
-
-#[derive(InputObject, Default, Clone)]
-pub struct PackConfigWhereInput {
-    pub config: Option<Json<serde_json::Value>>,
-    pub default: Option<bool>,
-    pub description: Option<String>,
-    pub id: Option<ID>,
-    pub metadata: Option<Json<serde_json::Value>>,
-    pub name: Option<String>,
-    pub org_id: Option<ID>,
-    pub pack: Option<PackWhereInput>,
-    pub pack_id: Option<ID>,
-    #[graphql(name = "ref")]
-    pub ref_: Option<ID>,
-}
-
-#[derive(InputObject, Default, Clone)]
-pub struct PackConfigSearch {
-    pub config: Option<JsonComparisonExp>,
-    pub default: Option<BoolComparisonExp>,
-    pub description: Option<StringComparisonExp>,
-    pub id: Option<IdComparisonExp>,
-    pub metadata: Option<JsonComparisonExp>,
-    pub name: Option<StringComparisonExp>,
-    pub org_id: Option<IdComparisonExp>,
-    pub pack: Option<PackSearchInput>,
-    pub pack_id: Option<IdComparisonExp>,
 }
 
 #[derive(InputObject, Default, Clone)]
@@ -335,7 +289,9 @@ fn var_filter(
         if let Some(o) = &w.organization {
             f.organization = Some(Box::new(o.to_filter("where.organization")?));
         }
-        f.on_pack_config |= w.pack_config.is_some();
+        if let Some(pc) = &w.pack_config {
+            f.pack_config = Some(pc.to_conditions("where.packConfig")?);
+        }
     }
     if let Some(s) = search {
         if let Some(c) = &s.category {
@@ -370,7 +326,9 @@ fn var_filter(
                 None => of,
             }));
         }
-        f.on_pack_config |= s.pack_config.is_some();
+        if let Some(pc) = &s.pack_config {
+            f.pack_config = Some(pc.to_conditions("search.packConfig")?);
+        }
     }
     Ok(f)
 }
