@@ -8,6 +8,7 @@ mod helpers;
 mod http;
 mod oidc;
 mod organizations;
+mod packs;
 mod queries;
 mod reserved_names;
 mod schema;
