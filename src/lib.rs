@@ -4,6 +4,7 @@
 //! `serve` runs it until Ctrl-C or SIGTERM. Tests use `build` directly.
 pub mod auth;
 pub mod config;
+pub mod connectwise;
 pub mod domain;
 pub mod error;
 pub mod graphql;

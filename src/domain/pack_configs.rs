@@ -94,40 +94,9 @@ fn check_field(spec: &PackSpec, key: &str, value: &str) -> Result<(), Validation
                 ))
             }
         }
-        // The conditions language is checked fully once the ConnectWise parser lands; for
-        // now, balanced quotes, brackets and parentheses.
-        FieldKind::Conditions => {
-            balanced(v).map_err(|m| ValidationError::new(field, "INVALID_FORMAT", m))
-        }
-    }
-}
-
-fn balanced(text: &str) -> Result<(), String> {
-    let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    let mut bracket = false;
-    for (i, c) in text.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '[') if !bracket => bracket = true,
-            (None, ']') if bracket => bracket = false,
-            (None, '(') => depth += 1,
-            (None, ')') => {
-                depth -= 1;
-                if depth < 0 {
-                    return Err(format!("unexpected `)` at position {i}"));
-                }
-            }
-            _ => {}
-        }
-    }
-    match (quote, bracket, depth) {
-        (Some(q), _, _) => Err(format!("the string opened with {q} is not closed")),
-        (_, true, _) => Err("a `[` date is not closed".into()),
-        (_, _, d) if d > 0 => Err("a `(` is not closed".into()),
-        _ => Ok(()),
+        FieldKind::Conditions => crate::connectwise::conditions::parse(v)
+            .map(|_| ())
+            .map_err(|e| ValidationError::new(field, "INVALID_FORMAT", format!("conditions {e}"))),
     }
 }
 
@@ -605,19 +574,4 @@ pub async fn usable_by<C: ConnectionTrait>(conn: &C, org: &Org, id: Uuid) -> App
         .one(conn)
         .await?
         .is_some_and(|c| lineage.contains(&c.org_id)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conditions_must_be_balanced() {
-        assert!(balanced(r#"status/name = "Active" and (type/name = 'Client' or id > 5)"#).is_ok());
-        assert!(balanced("lastUpdated > [2024-01-01T00:00:00Z]").is_ok());
-        assert!(balanced(r#"name = "unclosed"#).is_err());
-        assert!(balanced("(a = 1").is_err());
-        assert!(balanced("a = 1)").is_err());
-        assert!(balanced("d > [2024").is_err());
-    }
 }

@@ -1,0 +1,3 @@
+//! ConnectWise PSA: the `conditions` query language (more to come: the REST client,
+//! hosted-API member verification, callback signatures, and the simulator).
+pub mod conditions;
