@@ -4,6 +4,7 @@ mod access;
 mod api_clients;
 mod cli;
 mod concurrency;
+mod connectwise;
 mod helpers;
 mod http;
 mod oidc;

@@ -1,0 +1,494 @@
+//! A local ConnectWise PSA for tests and the demo: an axum app on a loopback port that
+//! speaks the wire format the client uses — company-info discovery, Basic auth with
+//! `company+public:private`, the `clientId` header, `conditions`, `orderBy`, `page`/`pageSize`
+//! with `Link` headers, `/count`, and ConnectWise's error bodies — over deterministic seeded
+//! data, with switches for faults (slow, 429, 500, wrong credentials).
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::conditions;
+
+pub const CODEBASE: &str = "v4_6_release/";
+
+/// Credentials the simulator accepts.
+#[derive(Clone, Debug)]
+pub struct SimCredentials {
+    pub company_id: String,
+    pub public_key: String,
+    pub private_key: String,
+    pub client_id: String,
+}
+
+impl Default for SimCredentials {
+    fn default() -> Self {
+        SimCredentials {
+            company_id: "acme".into(),
+            public_key: "sim-public".into(),
+            private_key: "sim-private".into(),
+            client_id: "sim-client".into(),
+        }
+    }
+}
+
+/// Faults the next requests meet.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Every response waits this long.
+    pub delay: Option<Duration>,
+    /// The next N requests get 429 with `Retry-After: 1`.
+    pub rate_limited: u32,
+    /// The next N requests get 500.
+    pub server_errors: u32,
+    /// Every request is refused as unauthenticated.
+    pub reject_credentials: bool,
+    /// Requests to the companies list are refused as forbidden (a role without rights).
+    pub forbid_companies: bool,
+}
+
+#[derive(Default)]
+struct Data {
+    collections: HashMap<&'static str, Vec<Value>>,
+}
+
+#[derive(Clone)]
+struct Sim {
+    creds: SimCredentials,
+    data: Arc<Mutex<Data>>,
+    faults: Arc<Mutex<Faults>>,
+    requests: Arc<Mutex<u64>>,
+    base: Arc<Mutex<String>>,
+}
+
+/// A running simulator.
+pub struct Simulator {
+    pub addr: SocketAddr,
+    pub credentials: SimCredentials,
+    sim: Sim,
+}
+
+const STATUSES: [(i64, &str); 3] = [(1, "Active"), (2, "Inactive"), (3, "Not Approved")];
+const TYPES: [(i64, &str); 4] = [
+    (1, "Client"),
+    (2, "Prospect"),
+    (3, "Vendor"),
+    (4, "Partner"),
+];
+const WORDS: [&str; 24] = [
+    "Contoso",
+    "Fabrikam",
+    "Northwind",
+    "Tailspin",
+    "Litware",
+    "Adventure",
+    "Wingtip",
+    "Proseware",
+    "Alpine",
+    "Blue Yonder",
+    "Coho",
+    "Fourth Coffee",
+    "Lucerne",
+    "Margie's",
+    "Relecloud",
+    "Trey",
+    "Woodgrove",
+    "Humongous",
+    "Graphic",
+    "Wide World",
+    "VanArsdel",
+    "Datum",
+    "Bellows",
+    "Southridge",
+];
+const SUFFIXES: [&str; 6] = ["", " Inc", " LLC", " Ltd", " GmbH", " Co."];
+
+fn info(id: i64) -> Value {
+    json!({ "lastUpdated": format!("2024-{:02}-{:02}T10:00:00Z", 1 + id % 12, 1 + id % 28), "updatedBy": "sim" })
+}
+
+/// Deterministic data: `companies` companies with statuses and types, two configurations and
+/// one ticket per company, a few members.
+fn seed(companies: usize) -> Data {
+    let mut d = Data::default();
+    let mut list = Vec::new();
+    let mut configs = Vec::new();
+    let mut tickets = Vec::new();
+    for i in 0..companies {
+        let id = i as i64 + 1;
+        let word = WORDS[i % WORDS.len()];
+        let name = if i < WORDS.len() {
+            format!("{word}{}", SUFFIXES[i % SUFFIXES.len()])
+        } else {
+            format!("{word} {}{}", i / WORDS.len(), SUFFIXES[i % SUFFIXES.len()])
+        };
+        let (sid, sname) = STATUSES[if i % 10 == 9 { 1 } else { 0 }];
+        let (tid, tname) = TYPES[i % TYPES.len()];
+        let identifier: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(20)
+            .collect();
+        list.push(json!({
+            "id": id, "identifier": format!("{identifier}{id}"), "name": name,
+            "status": { "id": sid, "name": sname }, "types": [{ "id": tid, "name": tname }],
+            "website": format!("www.{}.example", identifier.to_lowercase()), "deletedFlag": false, "_info": info(id)
+        }));
+        for k in 0..2 {
+            let cid = id * 10 + k;
+            configs.push(json!({
+                "id": cid, "name": format!("{name} device {k}"), "type": { "id": 1, "name": "Workstation" },
+                "status": { "id": 1, "name": "Active" }, "company": { "id": id, "identifier": format!("{identifier}{id}"), "name": name },
+                "activeFlag": true, "_info": info(cid)
+            }));
+        }
+        tickets.push(json!({
+            "id": 1000 + id, "summary": format!("Onboarding for {name}"), "board": { "id": 1, "name": "Service" },
+            "status": { "id": 1, "name": "New" }, "company": { "id": id, "identifier": format!("{identifier}{id}"), "name": name },
+            "contact": null, "owner": null, "priority": { "id": 3, "name": "Medium" }, "closedFlag": false, "_info": info(1000 + id)
+        }));
+    }
+    d.collections.insert("company/companies", list);
+    d.collections.insert(
+        "company/companies/statuses",
+        STATUSES
+            .iter()
+            .map(|(id, n)| json!({ "id": id, "name": n, "inactiveFlag": *id != 1 }))
+            .collect(),
+    );
+    d.collections.insert(
+        "company/companies/types",
+        TYPES
+            .iter()
+            .map(|(id, n)| json!({ "id": id, "name": n }))
+            .collect(),
+    );
+    d.collections.insert("company/configurations", configs);
+    d.collections.insert(
+        "company/configurations/statuses",
+        vec![
+            json!({ "id": 1, "description": "Active", "closedFlag": false }),
+            json!({ "id": 2, "description": "Inactive", "closedFlag": true }),
+        ],
+    );
+    d.collections.insert("service/tickets", tickets);
+    d.collections.insert(
+        "system/members",
+        vec![
+            json!({ "id": 1, "identifier": "jdoe", "firstName": "Jane", "lastName": "Doe", "officeEmail": "jane@msp.example", "inactiveFlag": false }),
+            json!({ "id": 2, "identifier": "bsmith", "firstName": "Bob", "lastName": "Smith", "officeEmail": "bob@msp.example", "inactiveFlag": false }),
+        ],
+    );
+    d
+}
+
+fn cw_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "code": code, "message": message, "errors": [] })),
+    )
+        .into_response()
+}
+
+fn decode_basic(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?,
+    )
+    .ok()
+}
+
+impl Sim {
+    /// Faults and authentication every API call goes through.
+    async fn gate(&self, headers: &HeaderMap) -> Result<(), Response> {
+        *self.requests.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let faults = self
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(d) = faults.delay {
+            tokio::time::sleep(d).await;
+        }
+        {
+            let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+            if f.rate_limited > 0 {
+                f.rate_limited -= 1;
+                let mut r = cw_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequests",
+                    "Too many requests",
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return Err(r);
+            }
+            if f.server_errors > 0 {
+                f.server_errors -= 1;
+                return Err(cw_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "UnexpectedError",
+                    "An unexpected error occurred",
+                ));
+            }
+        }
+        let c = &self.creds;
+        let expected = format!("{}+{}:{}", c.company_id, c.public_key, c.private_key);
+        if faults.reject_credentials || decode_basic(headers).as_deref() != Some(expected.as_str())
+        {
+            return Err(cw_error(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "The credentials are not valid",
+            ));
+        }
+        if headers.get("clientId").and_then(|v| v.to_str().ok()) != Some(c.client_id.as_str()) {
+            return Err(cw_error(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "A valid clientId header is required",
+            ));
+        }
+        Ok(())
+    }
+}
+
+async fn company_info(State(sim): State<Sim>, Path(company): Path<String>) -> Response {
+    if !company.eq_ignore_ascii_case(&sim.creds.company_id) {
+        return cw_error(StatusCode::NOT_FOUND, "NotFound", "Company not found");
+    }
+    let site = sim.base.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Json(json!({ "CompanyName": "Simulated MSP", "Codebase": CODEBASE, "VersionCode": "v2025.1", "VersionNumber": "v4.6", "CompanyID": company, "IsCloud": false, "SiteUrl": site }))
+        .into_response()
+}
+
+fn page_params(q: &HashMap<String, String>) -> Result<(usize, usize), Response> {
+    let page = q
+        .get("page")
+        .map(|p| p.parse::<usize>())
+        .transpose()
+        .map_err(|_| {
+            cw_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidObject",
+                "page must be a number",
+            )
+        })?
+        .unwrap_or(1)
+        .max(1);
+    let size = q
+        .get("pageSize")
+        .map(|p| p.parse::<usize>())
+        .transpose()
+        .map_err(|_| {
+            cw_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidObject",
+                "pageSize must be a number",
+            )
+        })?
+        .unwrap_or(25);
+    Ok((page, size.clamp(1, 1000)))
+}
+
+fn filtered(items: &[Value], q: &HashMap<String, String>) -> Result<Vec<Value>, Response> {
+    let cond = match q.get("conditions").map(String::as_str).filter(|c| !c.trim().is_empty()) {
+        None => None,
+        Some(text) => Some(conditions::parse(text).map_err(|e| {
+            (StatusCode::BAD_REQUEST, Json(json!({ "code": "InvalidObject", "message": format!("Expected conditions {e}"), "errors": [] }))).into_response()
+        })?),
+    };
+    let mut out: Vec<Value> = items
+        .iter()
+        .filter(|v| cond.as_ref().is_none_or(|c| c.matches(v)))
+        .cloned()
+        .collect();
+    if let Some(order) = q.get("orderBy") {
+        let mut parts = order.split_whitespace();
+        let field = parts.next().unwrap_or("id").to_owned();
+        let desc = parts.next().is_some_and(|d| d.eq_ignore_ascii_case("desc"));
+        out.sort_by(|a, b| {
+            let (x, y) = (&a[&field], &b[&field]);
+            let o = match (x.as_i64(), y.as_i64()) {
+                (Some(i), Some(j)) => i.cmp(&j),
+                _ => x
+                    .as_str()
+                    .unwrap_or("")
+                    .to_lowercase()
+                    .cmp(&y.as_str().unwrap_or("").to_lowercase()),
+            };
+            if desc { o.reverse() } else { o }
+        });
+    }
+    Ok(out)
+}
+
+async fn list(
+    State(sim): State<Sim>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = sim.gate(&headers).await {
+        return r;
+    }
+    let path = rest.trim_end_matches('/');
+    if path == "system/info" {
+        return Json(json!({ "version": "v2025.1.12345", "isCloud": false, "serverTimeZone": "UTC", "licenseBits": [] })).into_response();
+    }
+    if path.starts_with("company/companies")
+        && sim
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .forbid_companies
+    {
+        return cw_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "You do not have access to companies",
+        );
+    }
+    let (collection, counting) = match path.strip_suffix("/count") {
+        Some(c) => (c, true),
+        None => (path, false),
+    };
+    let data = sim.data.lock().unwrap_or_else(|e| e.into_inner());
+    // `company/companies/250` is one item.
+    let (base, id) = match collection.rsplit_once('/') {
+        Some((b, last)) if last.parse::<i64>().is_ok() && data.collections.contains_key(b) => {
+            (b, last.parse::<i64>().ok())
+        }
+        _ => (collection, None),
+    };
+    let Some(items) = data.collections.get(base) else {
+        return cw_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("No route for {path}"),
+        );
+    };
+    if let Some(id) = id {
+        return match items.iter().find(|v| v["id"].as_i64() == Some(id)) {
+            Some(v) => Json(v.clone()).into_response(),
+            None => cw_error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("Object {id} was not found"),
+            ),
+        };
+    }
+    let matching = match filtered(items, &q) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    if counting {
+        return Json(json!({ "count": matching.len() })).into_response();
+    }
+    let (page, size) = match page_params(&q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let body: Vec<Value> = matching
+        .iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .cloned()
+        .collect();
+    let mut res = Json(Value::Array(body)).into_response();
+    let last = matching.len().div_ceil(size).max(1);
+    let site = sim.base.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut others: Vec<String> = q
+        .iter()
+        .filter(|(k, _)| *k != "page" && *k != "pageSize")
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    others.sort();
+    let link = |p: usize, rel: &str| {
+        let mut params = others.clone();
+        params.push(format!("page={p}"));
+        params.push(format!("pageSize={size}"));
+        format!(
+            "<{site}/{CODEBASE}apis/3.0/{path}?{}>; rel=\"{rel}\"",
+            params.join("&")
+        )
+    };
+    let mut links = Vec::new();
+    if page < last {
+        links.push(link(page + 1, "next"));
+    }
+    links.push(link(last, "last"));
+    if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
+        res.headers_mut().insert(header::LINK, v);
+    }
+    res
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+impl Simulator {
+    /// Starts a simulator with `companies` seeded companies on a loopback port.
+    pub async fn start(
+        companies: usize,
+        credentials: SimCredentials,
+    ) -> std::io::Result<Simulator> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let sim = Sim {
+            creds: credentials.clone(),
+            data: Arc::new(Mutex::new(seed(companies))),
+            faults: Arc::new(Mutex::new(Faults::default())),
+            requests: Arc::new(Mutex::new(0)),
+            base: Arc::new(Mutex::new(format!("http://{addr}"))),
+        };
+        let router = Router::new()
+            .route("/login/companyinfo/{company}", get(company_info))
+            .route(&format!("/{CODEBASE}apis/3.0/{{*rest}}"), get(list))
+            .with_state(sim.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::warn!(error = %e, "the ConnectWise simulator stopped");
+            }
+        });
+        Ok(Simulator {
+            addr,
+            credentials,
+            sim,
+        })
+    }
+
+    /// The host to put in a ConnectWise config (`127.0.0.1:PORT`).
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *self.sim.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    /// API requests served so far (discovery excluded).
+    pub fn requests(&self) -> u64 {
+        *self.sim.requests.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
