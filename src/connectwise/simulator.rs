@@ -302,12 +302,17 @@ fn page_params(q: &HashMap<String, String>) -> Result<(usize, usize), Response> 
     Ok((page, size.clamp(1, 1000)))
 }
 
-fn filtered(items: &[Value], q: &HashMap<String, String>) -> Result<Vec<Value>, Response> {
-    let cond = match q.get("conditions").map(String::as_str).filter(|c| !c.trim().is_empty()) {
+/// The items meeting `conditions`, in `orderBy` order, or the message of a 400 `InvalidObject`.
+fn filtered(items: &[Value], q: &HashMap<String, String>) -> Result<Vec<Value>, String> {
+    let cond = match q
+        .get("conditions")
+        .map(String::as_str)
+        .filter(|c| !c.trim().is_empty())
+    {
         None => None,
-        Some(text) => Some(conditions::parse(text).map_err(|e| {
-            (StatusCode::BAD_REQUEST, Json(json!({ "code": "InvalidObject", "message": format!("Expected conditions {e}"), "errors": [] }))).into_response()
-        })?),
+        Some(text) => {
+            Some(conditions::parse(text).map_err(|e| format!("Expected conditions {e}"))?)
+        }
     };
     let mut out: Vec<Value> = items
         .iter()
@@ -391,14 +396,14 @@ async fn list(
     }
     let matching = match filtered(items, &q) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(m) => return cw_error(StatusCode::BAD_REQUEST, "InvalidObject", &m),
     };
     if counting {
         return Json(json!({ "count": matching.len() })).into_response();
     }
     let (page, size) = match page_params(&q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(m) => return cw_error(StatusCode::BAD_REQUEST, "InvalidObject", &m),
     };
     let body: Vec<Value> = matching
         .iter()
