@@ -273,33 +273,19 @@ async fn company_info(State(sim): State<Sim>, Path(company): Path<String>) -> Re
         .into_response()
 }
 
-fn page_params(q: &HashMap<String, String>) -> Result<(usize, usize), Response> {
-    let page = q
-        .get("page")
-        .map(|p| p.parse::<usize>())
-        .transpose()
-        .map_err(|_| {
-            cw_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidObject",
-                "page must be a number",
-            )
-        })?
-        .unwrap_or(1)
-        .max(1);
-    let size = q
-        .get("pageSize")
-        .map(|p| p.parse::<usize>())
-        .transpose()
-        .map_err(|_| {
-            cw_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidObject",
-                "pageSize must be a number",
-            )
-        })?
-        .unwrap_or(25);
-    Ok((page, size.clamp(1, 1000)))
+/// `(page, pageSize)`, or the message of a 400 `InvalidObject`.
+fn page_params(q: &HashMap<String, String>) -> Result<(usize, usize), String> {
+    let number = |key: &str, default: usize| -> Result<usize, String> {
+        q.get(key)
+            .map(|p| p.parse::<usize>())
+            .transpose()
+            .map(|v| v.unwrap_or(default))
+            .map_err(|_| format!("{key} must be a number"))
+    };
+    Ok((
+        number("page", 1)?.max(1),
+        number("pageSize", 25)?.clamp(1, 1000),
+    ))
 }
 
 /// The items meeting `conditions`, in `orderBy` order, or the message of a 400 `InvalidObject`.
