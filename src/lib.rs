@@ -141,7 +141,10 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Store, auth::TokenSe
     let (tokens, secret_key) = token_service(config)?;
     let db = connect(config).await?;
     migrate(&db).await?;
-    Ok((Store::new(db, config.max_page_size, &secret_key), tokens))
+    Ok((
+        Store::new(db, config.max_page_size, &secret_key, http_client()?),
+        tokens,
+    ))
 }
 
 /// The whole application: database connected and migrated, keys loaded, router built.

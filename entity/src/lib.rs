@@ -7,6 +7,7 @@ pub mod organization_tag;
 pub mod pack_config;
 pub mod pack_installation;
 pub mod pack_tag;
+pub mod pack_test_run;
 pub mod permission_audit;
 pub mod reserved_organization_name;
 pub mod tag;

@@ -5,6 +5,7 @@ mod m20261123_000001_organizations_users;
 mod m20261123_000002_access;
 mod m20261123_000003_tags_variables;
 mod m20261123_000004_packs;
+mod m20261123_000005_pack_test_runs;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_access::Migration),
             Box::new(m20261123_000003_tags_variables::Migration),
             Box::new(m20261123_000004_packs::Migration),
+            Box::new(m20261123_000005_pack_test_runs::Migration),
         ]
     }
 }

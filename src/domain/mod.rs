@@ -3,6 +3,7 @@
 pub mod api_clients;
 pub mod audit;
 pub mod filter;
+pub mod health;
 pub mod names;
 pub mod organizations;
 pub mod pack_configs;
@@ -35,10 +36,17 @@ pub struct Store {
     pub cipher: Arc<SecretCipher>,
     /// SQL statements run so far (for tests that prove constant query counts, and metrics).
     pub statements: Arc<AtomicU64>,
+    /// For calls to the integrations (bounded in time, rustls).
+    pub http: reqwest::Client,
 }
 
 impl Store {
-    pub fn new(mut db: DatabaseConnection, max_page_size: u64, secret_key: &[u8; 32]) -> Self {
+    pub fn new(
+        mut db: DatabaseConnection,
+        max_page_size: u64,
+        secret_key: &[u8; 32],
+        http: reqwest::Client,
+    ) -> Self {
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |info| {
@@ -51,6 +59,7 @@ impl Store {
             max_page_size: max_page_size.max(1),
             cipher: Arc::new(SecretCipher::new(secret_key)),
             statements,
+            http,
         }
     }
 

@@ -29,6 +29,7 @@ pub struct Loaders {
     pub packs_of_org: DataLoader<PacksOfOrg, HashMapCache>,
     pub pack_tags: DataLoader<PackTags, HashMapCache>,
     pub tagged_packs: DataLoader<TaggedPacks, HashMapCache>,
+    pub latest_run: DataLoader<LatestRun, HashMapCache>,
 }
 
 impl Loaders {
@@ -90,6 +91,7 @@ impl Loaders {
             packs_of_org: cached(PacksOfOrg(store.clone())),
             pack_tags: cached(PackTags(store.clone())),
             tagged_packs: cached(TaggedPacks(store.clone())),
+            latest_run: cached(LatestRun(store.clone())),
         }
     }
 }
@@ -264,5 +266,19 @@ impl Loader<Uuid> for TaggedPacks {
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<&'static PackSpec>> {
         Ok(every_key(keys, packs::packs_tagged(&self.0, keys).await?))
+    }
+}
+
+/// Each config's latest health check (and when it last passed); `None` when never checked.
+pub struct LatestRun(Store);
+impl Loader<Uuid> for LatestRun {
+    type Value = Option<(
+        crate::domain::health::TestRun,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
+        let mut found = crate::domain::health::latest(&self.0, keys).await?;
+        Ok(keys.iter().map(|k| (*k, found.remove(k))).collect())
     }
 }

@@ -623,12 +623,121 @@ impl PackConfig {
         out.extend(below.into_iter().map(Organization));
         Ok(out)
     }
+    /// Its last health check.
+    async fn test_action_run(&self, ctx: &Context<'_>) -> Result<Option<PackTestActionRun>> {
+        Ok(loaders(ctx)
+            .latest_run
+            .load_one(self.0.id)
+            .await?
+            .flatten()
+            .map(|(r, _)| PackTestActionRun(r)))
+    }
+    /// GREEN, ORANGE or RED, with why.
+    async fn health(&self, ctx: &Context<'_>) -> Result<PackConfigHealth> {
+        let latest = loaders(ctx).latest_run.load_one(self.0.id).await?.flatten();
+        let h = crate::domain::health::health(&self.0, latest.as_ref());
+        Ok(PackConfigHealth {
+            status: colour(h.colour.as_str()),
+            reason: h.reason,
+            checked_at: h.checked_at.as_ref().map(rfc3339),
+            last_success_at: h.last_success_at.as_ref().map(rfc3339),
+        })
+    }
     async fn created_at(&self) -> String {
         rfc3339(&self.0.created_at)
     }
     async fn updated_at(&self) -> String {
         rfc3339(&self.0.updated_at)
     }
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+pub enum HealthStatus {
+    /// Configured, and the last check passed.
+    #[graphql(name = "GREEN")]
+    Green,
+    /// Incomplete, not checked (since its last change), or refused: credentials or permissions.
+    #[graphql(name = "ORANGE")]
+    Orange,
+    /// Configured, but unreachable.
+    #[graphql(name = "RED")]
+    Red,
+}
+
+/// A config's health, derived from its fields and its last check.
+#[derive(SimpleObject)]
+pub struct PackConfigHealth {
+    status: HealthStatus,
+    reason: Option<String>,
+    checked_at: Option<String>,
+    last_success_at: Option<String>,
+}
+
+/// One health check of a config.
+pub struct PackTestActionRun(pub crate::domain::health::TestRun);
+
+#[Object]
+impl PackTestActionRun {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The run itself: checks are run at once, not queued.
+    async fn execution_id(&self) -> Option<ID> {
+        Some(ID(self.0.id.to_string()))
+    }
+    async fn is_passing(&self) -> bool {
+        self.0.is_passing
+    }
+    async fn status(&self) -> HealthStatus {
+        colour(&self.0.status)
+    }
+    async fn response_time_ms(&self) -> Option<i32> {
+        self.0.response_time_ms
+    }
+    async fn error_msg(&self) -> Option<&str> {
+        self.0.error_msg.as_deref()
+    }
+    async fn pack_config_id(&self) -> ID {
+        ID(self.0.pack_config_id.to_string())
+    }
+    async fn pack_config(&self, ctx: &Context<'_>) -> Result<Option<PackConfig>> {
+        Ok(loaders(ctx)
+            .pack_config
+            .load_one(self.0.pack_config_id)
+            .await?
+            .map(PackConfig))
+    }
+    async fn created_at(&self) -> String {
+        rfc3339(&self.0.created_at)
+    }
+    async fn updated_at(&self) -> String {
+        rfc3339(&self.0.created_at)
+    }
+}
+
+fn colour(s: &str) -> HealthStatus {
+    match s {
+        "GREEN" => HealthStatus::Green,
+        "RED" => HealthStatus::Red,
+        _ => HealthStatus::Orange,
+    }
+}
+
+#[derive(InputObject)]
+pub struct PackConfigTestInput {
+    /// Not used: the saved config is tested (save changes first).
+    pub config: Option<Json<serde_json::Value>>,
+    pub description: Option<String>,
+    pub id: ID,
+    pub metadata: Option<Json<serde_json::Value>>,
+    pub name: Option<String>,
+    pub org_id: Option<ID>,
+    pub pack_id: Option<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct JobRequestedResponse {
+    execution_id: ID,
 }
 
 #[derive(SimpleObject)]
@@ -991,6 +1100,20 @@ impl PackMutation {
         Ok(Some(PackConfig(
             configs::update(store(ctx), actor(ctx)?, id, &input).await?,
         )))
+    }
+
+    /// Checks the saved config against the PSA now (credentials, then permissions) and
+    /// records the outcome; `executionId` is the run's id.
+    async fn test_pack_config(
+        &self,
+        ctx: &Context<'_>,
+        pack_config: PackConfigTestInput,
+    ) -> Result<Option<JobRequestedResponse>> {
+        let id = parse_id("packConfig.id", &pack_config.id)?;
+        let run = crate::domain::health::test(store(ctx), actor(ctx)?, id).await?;
+        Ok(Some(JobRequestedResponse {
+            execution_id: ID(run.id.to_string()),
+        }))
     }
 
     async fn delete_pack_config(
