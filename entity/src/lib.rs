@@ -9,6 +9,7 @@ pub mod pack_installation;
 pub mod pack_tag;
 pub mod pack_test_run;
 pub mod permission_audit;
+pub mod psa_company_cache;
 pub mod reserved_organization_name;
 pub mod tag;
 pub mod user;

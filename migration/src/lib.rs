@@ -6,6 +6,7 @@ mod m20261123_000002_access;
 mod m20261123_000003_tags_variables;
 mod m20261123_000004_packs;
 mod m20261123_000005_pack_test_runs;
+mod m20261123_000006_psa_company_cache;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_tags_variables::Migration),
             Box::new(m20261123_000004_packs::Migration),
             Box::new(m20261123_000005_pack_test_runs::Migration),
+            Box::new(m20261123_000006_psa_company_cache::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@ pub mod api_clients;
 pub mod audit;
 pub mod filter;
 pub mod health;
+pub mod mapping;
 pub mod names;
 pub mod organizations;
 pub mod pack_configs;

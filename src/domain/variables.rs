@@ -746,6 +746,88 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> AppResult<Uuid> {
     Ok(v.id)
 }
 
+/// Sets (or with `None` removes) a `system` variable of `org`, e.g. a PSA mapping, inside
+/// the caller's transaction, with its history.
+pub(crate) async fn set_system<C: ConnectionTrait>(
+    conn: &C,
+    store: &Store,
+    actor: &Actor,
+    org: &Org,
+    name: &str,
+    value: Option<&str>,
+    pack_config_id: Option<Uuid>,
+) -> AppResult<()> {
+    let _ = store;
+    let existing = org_variable::Entity::find()
+        .filter(org_variable::Column::OrgId.eq(org.id))
+        .filter(org_variable::Column::Name.eq(name))
+        .one(conn)
+        .await?;
+    match (existing, value) {
+        (None, None) => Ok(()),
+        (Some(v), None) => {
+            org_variable::Entity::delete_by_id(v.id).exec(conn).await?;
+            record(
+                conn,
+                actor,
+                "delete",
+                Some(&v),
+                None,
+                (v.value.clone(), None),
+            )
+            .await
+        }
+        (Some(v), Some(new)) => {
+            if v.value.as_deref() == Some(new)
+                && v.pack_config_id == pack_config_id
+                && v.category == Category::System.as_str()
+            {
+                return Ok(());
+            }
+            let mut model: org_variable::ActiveModel = v.clone().into();
+            model.value = Set(Some(new.to_owned()));
+            model.category = Set(Category::System.as_str().to_owned());
+            model.pack_config_id = Set(pack_config_id);
+            model.updated_at = Set(now());
+            let updated = model.update(conn).await?;
+            record(
+                conn,
+                actor,
+                "update",
+                Some(&v),
+                Some(&updated),
+                (v.value.clone(), Some(new.to_owned())),
+            )
+            .await
+        }
+        (None, Some(new)) => {
+            let at = now();
+            let created = org_variable::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                org_id: Set(org.id),
+                name: Set(name.to_owned()),
+                value: Set(Some(new.to_owned())),
+                category: Set(Category::System.as_str().to_owned()),
+                cascade: Set(false),
+                pack_config_id: Set(pack_config_id),
+                created_at: Set(at),
+                updated_at: Set(at),
+            }
+            .insert(conn)
+            .await?;
+            record(
+                conn,
+                actor,
+                "create",
+                None,
+                Some(&created),
+                (None, Some(new.to_owned())),
+            )
+            .await
+        }
+    }
+}
+
 /// `orgVariableHistory`: newest first; secret values appear as the mask.
 pub async fn history(
     store: &Store,

@@ -3,6 +3,7 @@
 mod api_clients;
 mod inputs;
 mod loaders;
+mod mapping;
 mod organizations;
 mod packs;
 mod reserved_names;
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     tags::TagQuery,
     variables::VariableQuery,
     packs::PackQuery,
+    mapping::MappingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -41,6 +43,7 @@ pub struct MutationRoot(
     tags::TagMutation,
     variables::VariableMutation,
     packs::PackMutation,
+    mapping::MappingMutation,
 );
 
 pub type OrghubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

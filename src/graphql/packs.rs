@@ -740,6 +740,12 @@ pub struct JobRequestedResponse {
     execution_id: ID,
 }
 
+impl JobRequestedResponse {
+    pub fn new(execution_id: ID) -> Self {
+        JobRequestedResponse { execution_id }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct IntegrationTag {
     name: Option<String>,

@@ -8,6 +8,7 @@ mod connectwise;
 mod health;
 mod helpers;
 mod http;
+mod mapping;
 mod oidc;
 mod organizations;
 mod packs;
