@@ -5,6 +5,7 @@ pub mod audit;
 pub mod filter;
 pub mod health;
 pub mod mapping;
+pub mod mapping_dataset;
 pub mod names;
 pub mod organizations;
 pub mod pack_configs;
