@@ -101,6 +101,41 @@ impl CwError {
     }
 }
 
+/// `{id, name}` references (statuses, types, boards…).
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct Ref {
+    pub id: i64,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Company {
+    pub id: i64,
+    #[serde(default)]
+    pub identifier: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub status: Option<Ref>,
+    #[serde(default)]
+    pub types: Vec<Ref>,
+    #[serde(default)]
+    pub website: Option<String>,
+    #[serde(default)]
+    pub deleted_flag: bool,
+}
+
+/// Configuration statuses use `description`, not `name`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationStatus {
+    pub id: i64,
+    pub description: String,
+    #[serde(default)]
+    pub closed_flag: bool,
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     #[serde(default)]
@@ -347,6 +382,143 @@ impl CwClient {
         res.json()
             .await
             .map_err(|e| CwError::Protocol(e.to_string()))
+    }
+
+    async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, CwError> {
+        let url = format!(
+            "{}/{}",
+            self.api_base().await?,
+            path.trim_start_matches('/')
+        );
+        let mut req = self.request(method, &url);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = self.execute(req).await?;
+        if res.status() == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        res.json()
+            .await
+            .map(Some)
+            .map_err(|e| CwError::Protocol(e.to_string()))
+    }
+
+    fn typed<T: serde::de::DeserializeOwned>(items: Vec<Value>) -> Result<Vec<T>, CwError> {
+        items
+            .into_iter()
+            .map(|v| serde_json::from_value(v).map_err(|e| CwError::Protocol(e.to_string())))
+            .collect()
+    }
+
+    /// Companies matching `conditions` (all pages).
+    pub async fn companies(&self, conditions: Option<&str>) -> Result<Vec<Company>, CwError> {
+        Self::typed(
+            self.get_all("company/companies", conditions, MAX_PAGE_SIZE)
+                .await?,
+        )
+    }
+
+    pub async fn company_statuses(&self) -> Result<Vec<Ref>, CwError> {
+        Self::typed(
+            self.get_all("company/companies/statuses", None, MAX_PAGE_SIZE)
+                .await?,
+        )
+    }
+
+    pub async fn company_types(&self) -> Result<Vec<Ref>, CwError> {
+        Self::typed(
+            self.get_all("company/companies/types", None, MAX_PAGE_SIZE)
+                .await?,
+        )
+    }
+
+    pub async fn configurations(&self, conditions: Option<&str>) -> Result<Vec<Value>, CwError> {
+        self.get_all("company/configurations", conditions, MAX_PAGE_SIZE)
+            .await
+    }
+
+    pub async fn configuration_statuses(&self) -> Result<Vec<ConfigurationStatus>, CwError> {
+        Self::typed(
+            self.get_all("company/configurations/statuses", None, MAX_PAGE_SIZE)
+                .await?,
+        )
+    }
+
+    /// Changes a configuration with JSON-Patch operations, e.g.
+    /// `[{"op": "replace", "path": "status/id", "value": 2}]`.
+    pub async fn update_configuration(
+        &self,
+        id: i64,
+        operations: &Value,
+    ) -> Result<Value, CwError> {
+        self.patch(&format!("company/configurations/{id}"), operations)
+            .await
+    }
+
+    pub async fn tickets(&self, conditions: Option<&str>) -> Result<Vec<Value>, CwError> {
+        self.get_all("service/tickets", conditions, MAX_PAGE_SIZE)
+            .await
+    }
+
+    pub async fn ticket(&self, id: i64) -> Result<Value, CwError> {
+        self.get(&format!("service/tickets/{id}"), &[]).await
+    }
+
+    /// Adds a note to a ticket: internal (analysis) or on the discussion.
+    pub async fn add_ticket_note(
+        &self,
+        ticket_id: i64,
+        text: &str,
+        internal: bool,
+    ) -> Result<Value, CwError> {
+        let body = serde_json::json!({ "text": text, "internalAnalysisFlag": internal, "detailDescriptionFlag": !internal });
+        let created = self
+            .send_json(
+                Method::POST,
+                &format!("service/tickets/{ticket_id}/notes"),
+                Some(&body),
+            )
+            .await?;
+        created.ok_or_else(|| CwError::Protocol("no note in the answer".into()))
+    }
+
+    pub async fn ticket_notes(&self, ticket_id: i64) -> Result<Vec<Value>, CwError> {
+        self.get_all(
+            &format!("service/tickets/{ticket_id}/notes"),
+            None,
+            MAX_PAGE_SIZE,
+        )
+        .await
+    }
+
+    pub async fn callbacks(&self) -> Result<Vec<Value>, CwError> {
+        self.get_all("system/callbacks", None, MAX_PAGE_SIZE).await
+    }
+
+    /// Registers a callback: ConnectWise POSTs to `url` when a record of `kind` changes.
+    pub async fn create_callback(
+        &self,
+        url: &str,
+        kind: &str,
+        description: &str,
+    ) -> Result<Value, CwError> {
+        let body = serde_json::json!({ "url": url, "type": kind, "level": "owner", "objectId": 1, "description": description, "inactiveFlag": false });
+        let created = self
+            .send_json(Method::POST, "system/callbacks", Some(&body))
+            .await?;
+        created.ok_or_else(|| CwError::Protocol("no callback in the answer".into()))
+    }
+
+    pub async fn delete_callback(&self, id: i64) -> Result<(), CwError> {
+        self.send_json(Method::DELETE, &format!("system/callbacks/{id}"), None)
+            .await
+            .map(|_| ())
     }
 
     /// The health check: credentials (`system/info`), then permissions (one company).

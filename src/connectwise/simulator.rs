@@ -56,8 +56,19 @@ pub struct Faults {
 
 #[derive(Default)]
 struct Data {
-    collections: HashMap<&'static str, Vec<Value>>,
+    collections: HashMap<String, Vec<Value>>,
+    next_id: i64,
 }
+
+impl Data {
+    fn new_id(&mut self) -> i64 {
+        self.next_id += 1;
+        900_000 + self.next_id
+    }
+}
+
+/// The key the simulator signs its callbacks with, served at `system/callbackkeys/1`.
+pub const SIGNING_KEY: &str = "sim-signing-key";
 
 #[derive(Clone)]
 struct Sim {
@@ -155,32 +166,34 @@ fn seed(companies: usize) -> Data {
             "contact": null, "owner": null, "priority": { "id": 3, "name": "Medium" }, "closedFlag": false, "_info": info(1000 + id)
         }));
     }
-    d.collections.insert("company/companies", list);
+    d.collections.insert("company/companies".into(), list);
     d.collections.insert(
-        "company/companies/statuses",
+        "company/companies/statuses".into(),
         STATUSES
             .iter()
             .map(|(id, n)| json!({ "id": id, "name": n, "inactiveFlag": *id != 1 }))
             .collect(),
     );
     d.collections.insert(
-        "company/companies/types",
+        "company/companies/types".into(),
         TYPES
             .iter()
             .map(|(id, n)| json!({ "id": id, "name": n }))
             .collect(),
     );
-    d.collections.insert("company/configurations", configs);
+    d.collections
+        .insert("company/configurations".into(), configs);
     d.collections.insert(
-        "company/configurations/statuses",
+        "company/configurations/statuses".into(),
         vec![
             json!({ "id": 1, "description": "Active", "closedFlag": false }),
             json!({ "id": 2, "description": "Inactive", "closedFlag": true }),
         ],
     );
-    d.collections.insert("service/tickets", tickets);
+    d.collections.insert("service/tickets".into(), tickets);
+    d.collections.insert("system/callbacks".into(), Vec::new());
     d.collections.insert(
-        "system/members",
+        "system/members".into(),
         vec![
             json!({ "id": 1, "identifier": "jdoe", "firstName": "Jane", "lastName": "Doe", "officeEmail": "jane@msp.example", "inactiveFlag": false }),
             json!({ "id": 2, "identifier": "bsmith", "firstName": "Bob", "lastName": "Smith", "officeEmail": "bob@msp.example", "inactiveFlag": false }),
@@ -331,10 +344,14 @@ async fn list(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    let path = rest.trim_end_matches('/');
+    // The callback signing key is fetched without credentials, as from ConnectWise.
+    if path == "system/callbackkeys/1" {
+        return Json(json!({ "signing_key": SIGNING_KEY })).into_response();
+    }
     if let Err(r) = sim.gate(&headers).await {
         return r;
     }
-    let path = rest.trim_end_matches('/');
     if path == "system/info" {
         return Json(json!({ "version": "v2025.1.12345", "isCloud": false, "serverTimeZone": "UTC", "licenseBits": [] })).into_response();
     }
@@ -438,6 +455,160 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// Splits `company/configurations/250` into the collection and the id.
+fn item_path(path: &str) -> Option<(&str, i64)> {
+    let (collection, last) = path.trim_end_matches('/').rsplit_once('/')?;
+    Some((collection, last.parse().ok()?))
+}
+
+/// Applies JSON-Patch `replace`/`add` operations (paths like `/status/id` or `status`).
+fn apply_patch(item: &mut Value, ops: &Value) -> Result<(), String> {
+    let ops = ops
+        .as_array()
+        .ok_or("the body must be a JSON-Patch array")?;
+    for op in ops {
+        let kind = op["op"].as_str().unwrap_or("");
+        if !kind.eq_ignore_ascii_case("replace") && !kind.eq_ignore_ascii_case("add") {
+            return Err(format!("unsupported operation `{kind}`"));
+        }
+        let path = op["path"].as_str().ok_or("every operation needs a path")?;
+        let steps: Vec<&str> = path
+            .trim_start_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        let Some((last, parents)) = steps.split_last() else {
+            return Err("an empty path".into());
+        };
+        let mut target = &mut *item;
+        for step in parents {
+            if !target.get(*step).is_some_and(Value::is_object) {
+                target[*step] = json!({});
+            }
+            target = &mut target[*step];
+        }
+        target[*last] = op.get("value").cloned().unwrap_or(Value::Null);
+    }
+    Ok(())
+}
+
+async fn patch_item(
+    State(sim): State<Sim>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+    Json(ops): Json<Value>,
+) -> Response {
+    if let Err(r) = sim.gate(&headers).await {
+        return r;
+    }
+    let Some((collection, id)) = item_path(&rest) else {
+        return cw_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "PATCH needs an object id",
+        );
+    };
+    let mut data = sim.data.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(item) = data
+        .collections
+        .get_mut(collection)
+        .and_then(|items| items.iter_mut().find(|v| v["id"].as_i64() == Some(id)))
+    else {
+        return cw_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("Object {id} was not found"),
+        );
+    };
+    let mut changed = item.clone();
+    if let Err(m) = apply_patch(&mut changed, &ops) {
+        return cw_error(StatusCode::BAD_REQUEST, "InvalidObject", &m);
+    }
+    *item = changed.clone();
+    Json(changed).into_response()
+}
+
+async fn create_item(
+    State(sim): State<Sim>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+    Json(mut body): Json<Value>,
+) -> Response {
+    if let Err(r) = sim.gate(&headers).await {
+        return r;
+    }
+    let path = rest.trim_end_matches('/').to_owned();
+    let mut data = sim.data.lock().unwrap_or_else(|e| e.into_inner());
+    let valid = match path.as_str() {
+        "system/callbacks" => {
+            if body["url"].as_str().is_none_or(str::is_empty)
+                || body["type"].as_str().is_none_or(str::is_empty)
+            {
+                return (StatusCode::BAD_REQUEST, Json(json!({ "code": "InvalidObject", "message": "callback is invalid",
+                    "errors": [{ "code": "MissingRequiredField", "message": "url and type are required", "resource": "callback", "field": "url" }] }))).into_response();
+            }
+            true
+        }
+        p => {
+            p.starts_with("service/tickets/") && p.ends_with("/notes") && {
+                let ticket = p
+                    .trim_start_matches("service/tickets/")
+                    .trim_end_matches("/notes")
+                    .parse::<i64>()
+                    .ok();
+                let exists = ticket.is_some_and(|t| {
+                    data.collections
+                        .get("service/tickets")
+                        .is_some_and(|ts| ts.iter().any(|v| v["id"].as_i64() == Some(t)))
+                });
+                if exists {
+                    body["ticketId"] = json!(ticket);
+                }
+                exists
+            }
+        }
+    };
+    if !valid {
+        return cw_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("No route for POST {path}"),
+        );
+    }
+    body["id"] = json!(data.new_id());
+    data.collections.entry(path).or_default().push(body.clone());
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+async fn delete_item(
+    State(sim): State<Sim>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = sim.gate(&headers).await {
+        return r;
+    }
+    let Some((collection, id)) = item_path(&rest) else {
+        return cw_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "DELETE needs an object id",
+        );
+    };
+    let mut data = sim.data.lock().unwrap_or_else(|e| e.into_inner());
+    match data.collections.get_mut(collection) {
+        Some(items) if items.iter().any(|v| v["id"].as_i64() == Some(id)) => {
+            items.retain(|v| v["id"].as_i64() != Some(id));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => cw_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("Object {id} was not found"),
+        ),
+    }
+}
+
 impl Simulator {
     /// Starts a simulator with `companies` seeded companies on a loopback port.
     pub async fn start(
@@ -455,7 +626,13 @@ impl Simulator {
         };
         let router = Router::new()
             .route("/login/companyinfo/{company}", get(company_info))
-            .route(&format!("/{CODEBASE}apis/3.0/{{*rest}}"), get(list))
+            .route(
+                &format!("/{CODEBASE}apis/3.0/{{*rest}}"),
+                get(list)
+                    .patch(patch_item)
+                    .post(create_item)
+                    .delete(delete_item),
+            )
             .with_state(sim.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
@@ -476,6 +653,81 @@ impl Simulator {
 
     pub fn set_faults(&self, faults: Faults) {
         *self.sim.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    /// Sends ConnectWise's callback for a record to every registered callback of its type,
+    /// signed as ConnectWise signs them. Returns each callback URL's HTTP status.
+    pub async fn emit(&self, kind: &str, action: &str, id: i64) -> Vec<(String, u16)> {
+        let (callbacks, entity) = {
+            let data = self.sim.data.lock().unwrap_or_else(|e| e.into_inner());
+            let callbacks: Vec<Value> = data
+                .collections
+                .get("system/callbacks")
+                .cloned()
+                .unwrap_or_default();
+            let collection = match kind {
+                "ticket" => "service/tickets",
+                "company" => "company/companies",
+                "configuration" => "company/configurations",
+                _ => "",
+            };
+            let entity = data
+                .collections
+                .get(collection)
+                .and_then(|items| items.iter().find(|v| v["id"].as_i64() == Some(id)).cloned());
+            (callbacks, entity)
+        };
+        let site = self
+            .sim
+            .base
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for cb in callbacks.iter().filter(|c| {
+            c["type"]
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case(kind))
+        }) {
+            let url = cb["url"].as_str().unwrap_or_default().to_owned();
+            let payload = super::callbacks::CallbackPayload {
+                message_id: uuid::Uuid::now_v7().to_string(),
+                from_url: site.clone(),
+                company_id: self.credentials.company_id.clone(),
+                member_id: "jdoe".into(),
+                action: action.to_owned(),
+                kind: kind.to_lowercase(),
+                id,
+                entity: if action == "deleted" {
+                    None
+                } else {
+                    entity.as_ref().map(|e| e.to_string())
+                },
+                metadata: super::callbacks::CallbackMetadata {
+                    key_url: format!("{site}/{CODEBASE}apis/3.0/system/callbackkeys/1"),
+                },
+                callback_object_rec_id: cb["objectId"].as_i64().unwrap_or(0),
+            };
+            let body = serde_json::to_vec(&payload).unwrap_or_default();
+            let signature = super::callbacks::sign(&body, SIGNING_KEY);
+            let status = match http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-content-signature", signature)
+                .body(body)
+                .send()
+                .await
+            {
+                Ok(r) => r.status().as_u16(),
+                Err(_) => 0,
+            };
+            out.push((url, status));
+        }
+        out
     }
 
     /// API requests served so far (discovery excluded).

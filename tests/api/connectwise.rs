@@ -176,3 +176,145 @@ async fn retries_honour_retry_after_then_give_up() {
         CwError::Timeout
     );
 }
+
+#[tokio::test]
+async fn typed_calls_patch_and_notes() {
+    let sim = Simulator::start(20, SimCredentials::default())
+        .await
+        .unwrap();
+    let cw = client(&sim);
+    let clients = cw.companies(Some("types/name = 'Client'")).await.unwrap();
+    assert_eq!(clients.len(), 5);
+    assert!(
+        clients
+            .iter()
+            .all(|c| c.types.iter().any(|t| t.name.as_deref() == Some("Client")))
+    );
+    assert_eq!(cw.company_statuses().await.unwrap().len(), 3);
+    assert_eq!(cw.company_types().await.unwrap().len(), 4);
+    let statuses = cw.configuration_statuses().await.unwrap();
+    assert_eq!(statuses[1].description, "Inactive");
+
+    let configs = cw.configurations(Some("company/id = 3")).await.unwrap();
+    assert_eq!(configs.len(), 2);
+    let id = configs[0]["id"].as_i64().unwrap();
+    let patched = cw.update_configuration(id, &serde_json::json!([{ "op": "replace", "path": "/status/id", "value": 2 }, { "op": "replace", "path": "activeFlag", "value": false }])).await.unwrap();
+    assert_eq!(
+        (
+            patched["status"]["id"].as_i64(),
+            patched["activeFlag"].as_bool()
+        ),
+        (Some(2), Some(false))
+    );
+    let again = cw
+        .get(&format!("company/configurations/{id}"), &[])
+        .await
+        .unwrap();
+    assert_eq!(again["status"]["id"], 2, "the change is kept");
+    assert!(matches!(
+        cw.update_configuration(id, &serde_json::json!([{ "op": "remove", "path": "name" }]))
+            .await,
+        Err(CwError::Rejected { status: 400, .. })
+    ));
+
+    let ticket = cw
+        .tickets(Some("summary contains 'Onboarding'"))
+        .await
+        .unwrap()[0]["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(cw.ticket(ticket).await.unwrap()["id"], ticket);
+    let note = cw
+        .add_ticket_note(ticket, "Offboarding started by orghub", true)
+        .await
+        .unwrap();
+    assert_eq!(note["internalAnalysisFlag"], true);
+    let notes = cw.ticket_notes(ticket).await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0]["text"], "Offboarding started by orghub");
+    assert!(matches!(
+        cw.add_ticket_note(424242, "x", true).await,
+        Err(CwError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn callbacks_are_registered_signed_and_verified() {
+    use axum::routing::post;
+    use orghub::connectwise::callbacks::{CallbackPayload, fetch_signing_key, verify};
+    use std::sync::{Arc, Mutex};
+
+    // A receiver standing in for orghub's callback route.
+    /// Each callback received: its raw body and its signature header.
+    type Received = Arc<Mutex<Vec<(Vec<u8>, String)>>>;
+    let got: Received = Arc::default();
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/cw",
+        post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let sink = sink.clone();
+                async move {
+                    let sig = headers
+                        .get("x-content-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_owned();
+                    sink.lock().unwrap().push((body.to_vec(), sig));
+                    axum::http::StatusCode::OK
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cw", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let sim = Simulator::start(5, SimCredentials::default())
+        .await
+        .unwrap();
+    let cw = client(&sim);
+    match cw.create_callback("", "ticket", "x").await {
+        Err(CwError::Rejected { problems, .. }) => {
+            assert_eq!(problems[0].field.as_deref(), Some("url"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let cb = cw
+        .create_callback(&url, "ticket", "orghub pods")
+        .await
+        .unwrap();
+    assert_eq!(cw.callbacks().await.unwrap().len(), 1);
+
+    let sent = sim.emit("ticket", "updated", 1001).await;
+    assert_eq!(sent, vec![(url.clone(), 200)]);
+    let (body, signature) = got.lock().unwrap()[0].clone();
+    let payload: CallbackPayload = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (payload.action.as_str(), payload.kind.as_str(), payload.id),
+        ("updated", "ticket", 1001)
+    );
+    let entity: serde_json::Value =
+        serde_json::from_str(payload.entity.as_deref().unwrap()).unwrap();
+    assert_eq!(entity["id"], 1001);
+    let http = orghub::http_client().unwrap();
+    let key = fetch_signing_key(&http, &payload.metadata.key_url, &sim.host())
+        .await
+        .unwrap();
+    assert!(verify(&body, &signature, &key));
+    let mut forged = body.clone();
+    forged[10] ^= 1;
+    assert!(!verify(&forged, &signature, &key));
+    assert!(
+        fetch_signing_key(&http, "http://127.0.0.1:1/key", &sim.host())
+            .await
+            .is_err(),
+        "only the configured host"
+    );
+
+    cw.delete_callback(cb["id"].as_i64().unwrap())
+        .await
+        .unwrap();
+    assert!(cw.callbacks().await.unwrap().is_empty());
+    assert!(sim.emit("ticket", "updated", 1001).await.is_empty());
+}
