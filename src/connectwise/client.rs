@@ -521,6 +521,31 @@ impl CwClient {
             .map(|_| ())
     }
 
+    /// The member behind a hosted-API session (`memberHash`, `memberContext` from the pod's
+    /// `getMemberAuthentication`), asked as that member: their cookies and our client id, no
+    /// API keys. The caller compares the answer's `identifier` with the member it was told.
+    pub async fn my_member_info(
+        &self,
+        member_hash: &str,
+        member_context: &str,
+    ) -> Result<Value, CwError> {
+        let url = format!("{}/system/myMembers/info", self.api_base().await?);
+        let cookie = format!(
+            "companyName={}; memberHash={member_hash}; memberContext={member_context}",
+            self.creds.company_id
+        );
+        let req = self
+            .http
+            .get(&url)
+            .header(reqwest::header::COOKIE, cookie)
+            .header("clientId", &self.creds.client_id)
+            .header(reqwest::header::ACCEPT, ACCEPT);
+        let res = self.execute(req).await?;
+        res.json()
+            .await
+            .map_err(|e| CwError::Protocol(e.to_string()))
+    }
+
     /// The health check: credentials (`system/info`), then permissions (one company).
     /// Returns how long it took.
     pub async fn check(&self) -> Result<Duration, CwError> {

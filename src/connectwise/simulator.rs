@@ -77,6 +77,8 @@ struct Sim {
     faults: Arc<Mutex<Faults>>,
     requests: Arc<Mutex<u64>>,
     base: Arc<Mutex<String>>,
+    /// Member sessions of the hosted API: (memberHash, memberContext) → member identifier.
+    members: Arc<Mutex<HashMap<(String, String), String>>>,
 }
 
 /// A running simulator.
@@ -349,6 +351,10 @@ async fn list(
     if path == "system/callbackkeys/1" {
         return Json(json!({ "signing_key": SIGNING_KEY })).into_response();
     }
+    // The hosted API: a member signed in to ConnectWise, by the cookies of their session.
+    if path == "system/myMembers/info" {
+        return member_info(&sim, &headers);
+    }
     if let Err(r) = sim.gate(&headers).await {
         return r;
     }
@@ -609,6 +615,64 @@ async fn delete_item(
     }
 }
 
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
+}
+
+fn member_info(sim: &Sim, headers: &HeaderMap) -> Response {
+    if headers.get("clientId").and_then(|v| v.to_str().ok()) != Some(sim.creds.client_id.as_str()) {
+        return cw_error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "A valid clientId header is required",
+        );
+    }
+    let (Some(hash), Some(context)) = (
+        cookie(headers, "memberHash"),
+        cookie(headers, "memberContext"),
+    ) else {
+        return cw_error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "No member session",
+        );
+    };
+    let identifier = sim
+        .members
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&(hash.to_owned(), context.to_owned()))
+        .cloned();
+    let Some(identifier) = identifier else {
+        return cw_error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "The member session is not valid",
+        );
+    };
+    let data = sim.data.lock().unwrap_or_else(|e| e.into_inner());
+    match data
+        .collections
+        .get("system/members")
+        .and_then(|m| m.iter().find(|m| m["identifier"] == identifier.as_str()))
+    {
+        Some(m) => Json(m.clone()).into_response(),
+        None => cw_error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "The member no longer exists",
+        ),
+    }
+}
+
 impl Simulator {
     /// Starts a simulator with `companies` seeded companies on a loopback port.
     pub async fn start(
@@ -623,6 +687,7 @@ impl Simulator {
             faults: Arc::new(Mutex::new(Faults::default())),
             requests: Arc::new(Mutex::new(0)),
             base: Arc::new(Mutex::new(format!("http://{addr}"))),
+            members: Arc::new(Mutex::new(HashMap::new())),
         };
         let router = Router::new()
             .route("/login/companyinfo/{company}", get(company_info))
@@ -728,6 +793,19 @@ impl Simulator {
             out.push((url, status));
         }
         out
+    }
+
+    /// Signs a member in (as ConnectWise does when a technician opens a ticket) and returns
+    /// the `(memberHash, memberContext)` the hosted API hands to a pod.
+    pub fn sign_in_member(&self, identifier: &str) -> (String, String) {
+        let hash = format!("h{}", uuid::Uuid::now_v7().simple());
+        let context = format!("c{}", uuid::Uuid::now_v7().simple());
+        self.sim
+            .members
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((hash.clone(), context.clone()), identifier.to_owned());
+        (hash, context)
     }
 
     /// API requests served so far (discovery excluded).

@@ -318,3 +318,22 @@ async fn callbacks_are_registered_signed_and_verified() {
     assert!(cw.callbacks().await.unwrap().is_empty());
     assert!(sim.emit("ticket", "updated", 1001).await.is_empty());
 }
+
+#[tokio::test]
+async fn member_sessions_of_the_hosted_api() {
+    let sim = Simulator::start(3, SimCredentials::default())
+        .await
+        .unwrap();
+    let cw = client(&sim);
+    let (hash, context) = sim.sign_in_member("jdoe");
+    let me = cw.my_member_info(&hash, &context).await.unwrap();
+    assert_eq!(me["identifier"], "jdoe");
+    assert!(matches!(
+        cw.my_member_info(&hash, "forged").await,
+        Err(CwError::Unauthorized(_))
+    ));
+    assert!(matches!(
+        cw.my_member_info("forged", &context).await,
+        Err(CwError::Unauthorized(_))
+    ));
+}
