@@ -7,6 +7,7 @@ mod m20261123_000003_tags_variables;
 mod m20261123_000004_packs;
 mod m20261123_000005_pack_test_runs;
 mod m20261123_000006_psa_company_cache;
+mod m20261123_000007_executions;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_packs::Migration),
             Box::new(m20261123_000005_pack_test_runs::Migration),
             Box::new(m20261123_000006_psa_company_cache::Migration),
+            Box::new(m20261123_000007_executions::Migration),
         ]
     }
 }

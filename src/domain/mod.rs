@@ -2,6 +2,7 @@
 //! function takes the `Store`, usually an `Actor`, and returns domain types or `AppError`.
 pub mod api_clients;
 pub mod audit;
+pub mod executions;
 pub mod filter;
 pub mod health;
 pub mod mapping;
@@ -10,6 +11,7 @@ pub mod names;
 pub mod organizations;
 pub mod pack_configs;
 pub mod packs;
+pub mod references;
 pub mod reserved_names;
 pub mod secrets;
 pub mod tags;

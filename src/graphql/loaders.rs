@@ -30,6 +30,12 @@ pub struct Loaders {
     pub pack_tags: DataLoader<PackTags, HashMapCache>,
     pub tagged_packs: DataLoader<TaggedPacks, HashMapCache>,
     pub latest_run: DataLoader<LatestRun, HashMapCache>,
+    pub execution: DataLoader<ExecutionById, HashMapCache>,
+    pub exec_tasks: DataLoader<TasksOfExecution, HashMapCache>,
+    pub exec_children: DataLoader<ChildExecutions, HashMapCache>,
+    pub exec_handlers: DataLoader<HandlerExecutions, HashMapCache>,
+    pub execs_of_org: DataLoader<ExecutionsOfOrg, HashMapCache>,
+    pub refs_of_config: DataLoader<ReferencesOfConfig, HashMapCache>,
 }
 
 impl Loaders {
@@ -92,6 +98,12 @@ impl Loaders {
             pack_tags: cached(PackTags(store.clone())),
             tagged_packs: cached(TaggedPacks(store.clone())),
             latest_run: cached(LatestRun(store.clone())),
+            execution: cached(ExecutionById(store.clone())),
+            exec_tasks: cached(TasksOfExecution(store.clone())),
+            exec_children: cached(ChildExecutions(store.clone())),
+            exec_handlers: cached(HandlerExecutions(store.clone())),
+            execs_of_org: cached(ExecutionsOfOrg(store.clone())),
+            refs_of_config: cached(ReferencesOfConfig(store.clone())),
         }
     }
 }
@@ -280,5 +292,75 @@ impl Loader<Uuid> for LatestRun {
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
         let mut found = crate::domain::health::latest(&self.0, keys).await?;
         Ok(keys.iter().map(|k| (*k, found.remove(k))).collect())
+    }
+}
+
+use crate::domain::executions::{self, Execution, PendingTask};
+use crate::domain::references::{self, Reference};
+
+pub struct ExecutionById(Store);
+impl Loader<Uuid> for ExecutionById {
+    type Value = Execution;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Execution> {
+        Ok(executions::by_ids(&self.0, keys).await?)
+    }
+}
+
+pub struct TasksOfExecution(Store);
+impl Loader<Uuid> for TasksOfExecution {
+    type Value = Vec<PendingTask>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<PendingTask>> {
+        Ok(every_key(keys, executions::tasks_of(&self.0, keys).await?))
+    }
+}
+
+pub struct ChildExecutions(Store);
+impl Loader<Uuid> for ChildExecutions {
+    type Value = Vec<Execution>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Execution>> {
+        Ok(every_key(
+            keys,
+            executions::related(&self.0, keys, true).await?,
+        ))
+    }
+}
+
+pub struct HandlerExecutions(Store);
+impl Loader<Uuid> for HandlerExecutions {
+    type Value = Vec<Execution>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Execution>> {
+        Ok(every_key(
+            keys,
+            executions::related(&self.0, keys, false).await?,
+        ))
+    }
+}
+
+/// The 50 newest executions of each org.
+pub struct ExecutionsOfOrg(Store);
+impl Loader<Uuid> for ExecutionsOfOrg {
+    type Value = Vec<Execution>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Execution>> {
+        Ok(every_key(
+            keys,
+            executions::of_orgs(&self.0, keys, 50).await?,
+        ))
+    }
+}
+
+pub struct ReferencesOfConfig(Store);
+impl Loader<Uuid> for ReferencesOfConfig {
+    type Value = Vec<Reference>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Vec<Reference>> {
+        Ok(every_key(
+            keys,
+            references::of_configs(&self.0, keys).await?,
+        ))
     }
 }

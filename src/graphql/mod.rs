@@ -1,6 +1,7 @@
 //! The GraphQL API: thin adapters that read arguments, take the `Actor` from the
 //! context, call one domain function and convert the result.
 mod api_clients;
+mod executions;
 mod inputs;
 mod loaders;
 mod mapping;
@@ -31,6 +32,7 @@ pub struct QueryRoot(
     variables::VariableQuery,
     packs::PackQuery,
     mapping::MappingQuery,
+    executions::ExecutionQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -44,6 +46,7 @@ pub struct MutationRoot(
     variables::VariableMutation,
     packs::PackMutation,
     mapping::MappingMutation,
+    executions::ExecutionMutation,
 );
 
 pub type OrghubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

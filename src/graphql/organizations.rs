@@ -168,6 +168,21 @@ impl Organization {
             crate::domain::pack_configs::for_org(store(ctx), actor(ctx)?, self.0.id, &ids).await?;
         Ok(list.into_iter().map(super::packs::PackConfig).collect())
     }
+    /// Its 50 newest workflow executions.
+    async fn workflow_executions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::executions::WorkflowExecution>> {
+        let list = loaders(ctx)
+            .execs_of_org
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(list
+            .into_iter()
+            .map(super::executions::WorkflowExecution)
+            .collect())
+    }
     /// The tags it carries.
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
         Ok(loaders(ctx)

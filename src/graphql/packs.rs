@@ -623,6 +623,30 @@ impl PackConfig {
         out.extend(below.into_iter().map(Organization));
         Ok(out)
     }
+    /// Objects of the PSA linked through this config (e.g. tickets and their runs).
+    async fn foreign_object_references(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::executions::ForeignObjectReference>> {
+        let caller = actor(ctx)?;
+        let list = loaders(ctx)
+            .refs_of_config
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for r in list {
+            if loaders(ctx)
+                .org
+                .load_one(r.org_id)
+                .await?
+                .is_some_and(|o| caller.sees(&o))
+            {
+                out.push(super::executions::ForeignObjectReference(r));
+            }
+        }
+        Ok(out)
+    }
     /// Its last health check.
     async fn test_action_run(&self, ctx: &Context<'_>) -> Result<Option<PackTestActionRun>> {
         Ok(loaders(ctx)

@@ -5,6 +5,7 @@ mod api_clients;
 mod cli;
 mod concurrency;
 mod connectwise;
+mod executions;
 mod health;
 mod helpers;
 mod http;
