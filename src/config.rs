@@ -98,6 +98,10 @@ pub struct Config {
     #[arg(long, env = "ORGHUB_MAX_PAGE_SIZE", default_value_t = 500)]
     pub max_page_size: u64,
 
+    /// The most rows one organization import may have.
+    #[arg(long, env = "ORGHUB_IMPORT_MAX_ROWS", default_value_t = 1000)]
+    pub import_max_rows: usize,
+
     /// Seconds a request may run before it is answered with 408.
     #[arg(long, env = "ORGHUB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,

@@ -28,6 +28,8 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Lifetime of API-client tokens.
     pub api_token_ttl: Duration,
+    /// The most rows one import may have.
+    pub import_max_rows: usize,
 }
 
 /// Everything a handler needs; cheap to clone.
@@ -152,13 +154,14 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let oidc = oidc_verifier(config)?;
     let (store, tokens) = open_store(config).await?;
     let state = AppState {
-        schema: graphql::build(store.clone()),
+        schema: graphql::build(store.clone(), config.import_max_rows),
         store,
         auth: Arc::new(auth::Authenticator { tokens, oidc }),
         settings: Arc::new(HttpSettings {
             request_timeout_secs: config.request_timeout_secs,
             max_body_bytes: config.max_body_bytes,
             api_token_ttl: Duration::from_secs(config.api_token_ttl_secs),
+            import_max_rows: config.import_max_rows,
         }),
     };
     Ok(App {

@@ -4,6 +4,8 @@ pub mod foreign_object_reference;
 pub mod org_variable;
 pub mod org_variable_history;
 pub mod organization;
+pub mod organization_import;
+pub mod organization_import_record;
 pub mod organization_tag;
 pub mod pack_config;
 pub mod pack_installation;

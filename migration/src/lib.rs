@@ -8,6 +8,7 @@ mod m20261123_000004_packs;
 mod m20261123_000005_pack_test_runs;
 mod m20261123_000006_psa_company_cache;
 mod m20261123_000007_executions;
+mod m20261123_000008_imports;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_pack_test_runs::Migration),
             Box::new(m20261123_000006_psa_company_cache::Migration),
             Box::new(m20261123_000007_executions::Migration),
+            Box::new(m20261123_000008_imports::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod executions;
 pub mod filter;
 pub mod health;
+pub mod imports;
 pub mod mapping;
 pub mod mapping_dataset;
 pub mod names;

@@ -576,6 +576,8 @@ pub struct NewOrg {
     pub roc_site_id: Option<String>,
     pub tid: Option<String>,
     pub tag_ids: Option<Vec<String>>,
+    /// Imports name tags instead: each must be the managing org's or global.
+    pub tag_names: Option<Vec<String>>,
 }
 
 /// A new organization that passed every rule and can be inserted.
@@ -602,10 +604,14 @@ pub struct OrgValidator<'a> {
     actor: &'a Actor,
     reserved: Vec<String>,
     parents: HashMap<Uuid, Option<Org>>,
-    seen_names: HashSet<(Uuid, String)>,
-    seen_domains: HashSet<(Uuid, String)>,
-    seen_slugs: HashSet<(Uuid, String)>,
+    /// What earlier rows claimed, and on which row.
+    seen_names: HashMap<(Uuid, String), usize>,
+    seen_domains: HashMap<(Uuid, String), usize>,
+    seen_slugs: HashMap<(Uuid, String), usize>,
     seen_ids: HashSet<Uuid>,
+    /// Imports tell "no such org" (`NOT_FOUND`) from "not yours" (`UNAUTHORIZED`), as documented.
+    import_mode: bool,
+    row: usize,
 }
 
 impl<'a> OrgValidator<'a> {
@@ -615,11 +621,34 @@ impl<'a> OrgValidator<'a> {
             actor,
             reserved: reserved_names::all_keys(store).await?,
             parents: HashMap::new(),
-            seen_names: HashSet::new(),
-            seen_domains: HashSet::new(),
-            seen_slugs: HashSet::new(),
+            seen_names: HashMap::new(),
+            seen_domains: HashMap::new(),
+            seen_slugs: HashMap::new(),
             seen_ids: HashSet::new(),
+            import_mode: false,
+            row: 0,
         })
+    }
+
+    /// A validator for an import: rows are numbered, and a managing org that does not exist
+    /// is `NOT_FOUND` rather than `UNAUTHORIZED`.
+    pub async fn for_import(store: &'a Store, actor: &'a Actor) -> AppResult<Self> {
+        let mut v = Self::new(store, actor).await?;
+        v.import_mode = true;
+        Ok(v)
+    }
+
+    /// The row the next `check` is about (for the `…_IN_FILE` messages).
+    pub fn at_row(&mut self, row: usize) {
+        self.row = row;
+    }
+
+    fn in_file(&self, what: &str, earlier: usize) -> String {
+        if self.import_mode {
+            format!("the same {what} as row {earlier}")
+        } else {
+            format!("another row has the same {what}")
+        }
     }
 
     async fn managing_org(&mut self, id: Uuid) -> AppResult<Option<Org>> {
@@ -737,10 +766,33 @@ impl<'a> OrgValidator<'a> {
                         managing = Some(org);
                     }
                 }
+                None if self.import_mode => errors.push(ValidationError::new(
+                    "managingOrgId",
+                    "NOT_FOUND",
+                    format!("no organization {mid}"),
+                )),
                 _ => errors.push(ValidationError::new(
                     "managingOrgId",
                     "UNAUTHORIZED",
                     "you cannot create organizations under this managing organization",
+                )),
+            }
+        }
+
+        let mut named_tags = Vec::new();
+        if let (Some(names), Some(parent)) = (
+            input.tag_names.as_ref().filter(|t| !t.is_empty()),
+            &managing,
+        ) {
+            match tags::by_names(self.store, parent.id, names).await? {
+                Ok(ids) => named_tags = ids,
+                Err(unknown) => errors.push(ValidationError::new(
+                    "tagNames",
+                    "INVALID_TAGS",
+                    format!(
+                        "neither the managing organization's nor global tags: {}",
+                        unknown.join(", ")
+                    ),
                 )),
             }
         }
@@ -773,33 +825,33 @@ impl<'a> OrgValidator<'a> {
             if let Some(name) = &name {
                 if let Some(e) = reserved_rule(self.actor, &self.reserved, name) {
                     errors.push(e);
-                } else if self.seen_names.contains(&(root, name.key().to_owned())) {
+                } else if let Some(earlier) = self.seen_names.get(&(root, name.key().to_owned())) {
                     errors.push(ValidationError::new(
                         "name",
                         "DUPLICATE_IN_FILE",
-                        "another row has the same name",
+                        self.in_file("name", *earlier),
                     ));
                 } else {
                     errors.extend(name_rule(self.store, root, name, None).await?);
                 }
             }
             if let Some(domain) = &domain {
-                if self.seen_domains.contains(&(root, domain.key().to_owned())) {
+                if let Some(earlier) = self.seen_domains.get(&(root, domain.key().to_owned())) {
                     errors.push(ValidationError::new(
                         "domain",
                         "DUPLICATE_DOMAIN_IN_FILE",
-                        "another row has the same domain",
+                        self.in_file("domain", *earlier),
                     ));
                 } else {
                     errors.extend(domain_rule(self.store, root, domain, None).await?);
                 }
             }
             if let Some(slug) = &slug {
-                if self.seen_slugs.contains(&(root, slug.as_str().to_owned())) {
+                if let Some(earlier) = self.seen_slugs.get(&(root, slug.as_str().to_owned())) {
                     errors.push(ValidationError::new(
                         "orgSlug",
                         "DUPLICATE_IN_FILE",
-                        "another row has the same slug",
+                        self.in_file("slug", *earlier),
                     ));
                 } else {
                     errors.extend(slug_rule(self.store, root, slug, None).await?);
@@ -807,6 +859,25 @@ impl<'a> OrgValidator<'a> {
             }
         }
 
+        // Later rows are compared with this one whether or not it is valid itself.
+        if let Some(parent) = &managing {
+            let (root, row) = (parent.root_org_id, self.row);
+            if let Some(n) = &name {
+                self.seen_names
+                    .entry((root, n.key().to_owned()))
+                    .or_insert(row);
+            }
+            if let Some(d) = &domain {
+                self.seen_domains
+                    .entry((root, d.key().to_owned()))
+                    .or_insert(row);
+            }
+            if let Some(sl) = &slug {
+                self.seen_slugs
+                    .entry((root, sl.as_str().to_owned()))
+                    .or_insert(row);
+            }
+        }
         if !errors.is_empty() {
             return Ok(Err(errors));
         }
@@ -815,15 +886,7 @@ impl<'a> OrgValidator<'a> {
                 "validator passed a row without id, name or managing org"
             )));
         };
-        let root = managing_org.root_org_id;
         self.seen_ids.insert(id);
-        self.seen_names.insert((root, name.key().to_owned()));
-        if let Some(d) = &domain {
-            self.seen_domains.insert((root, d.key().to_owned()));
-        }
-        if let Some(s) = &slug {
-            self.seen_slugs.insert((root, s.as_str().to_owned()));
-        }
         Ok(Ok(ValidOrg {
             id,
             name,
@@ -834,7 +897,11 @@ impl<'a> OrgValidator<'a> {
             is_onboarding: input.is_onboarding.unwrap_or(false),
             roc_site_id,
             tid,
-            tag_ids,
+            tag_ids: if named_tags.is_empty() {
+                tag_ids
+            } else {
+                named_tags
+            },
         }))
     }
 }

@@ -597,6 +597,47 @@ pub async fn visible_subset(store: &Store, actor: &Actor, list: Vec<Tag>) -> App
         .collect())
 }
 
+/// The ids of the tags named `names` (case-insensitively) that `org_id` owns or that are
+/// global; `Err` lists the names that are neither.
+pub async fn by_names(
+    store: &Store,
+    org_id: Uuid,
+    names: &[String],
+) -> AppResult<Result<Vec<Uuid>, Vec<String>>> {
+    let keys: Vec<String> = names
+        .iter()
+        .map(|n| super::names::name_key(n))
+        .filter(|k| !k.is_empty())
+        .collect();
+    let found = tag::Entity::find()
+        .filter(tag::Column::NameKey.is_in(keys.iter().cloned()))
+        .filter(
+            Condition::any()
+                .add(tag::Column::OrgId.eq(org_id))
+                .add(tag::Column::OrgId.is_null()),
+        )
+        .all(&store.db)
+        .await?;
+    let mut ids = Vec::new();
+    let mut unknown = Vec::new();
+    for (key, name) in keys.iter().zip(names) {
+        // The org's own tag wins over a global one of the same name.
+        match found
+            .iter()
+            .find(|t| &t.name_key == key && t.org_id == Some(org_id))
+            .or_else(|| found.iter().find(|t| &t.name_key == key))
+        {
+            Some(t) => ids.push(t.id),
+            None => unknown.push(name.trim().to_owned()),
+        }
+    }
+    Ok(if unknown.is_empty() {
+        Ok(ids)
+    } else {
+        Err(unknown)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

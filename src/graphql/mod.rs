@@ -2,6 +2,7 @@
 //! context, call one domain function and convert the result.
 mod api_clients;
 mod executions;
+mod imports;
 mod inputs;
 mod loaders;
 mod mapping;
@@ -33,6 +34,7 @@ pub struct QueryRoot(
     packs::PackQuery,
     mapping::MappingQuery,
     executions::ExecutionQuery,
+    imports::ImportQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -47,6 +49,7 @@ pub struct MutationRoot(
     packs::PackMutation,
     mapping::MappingMutation,
     executions::ExecutionMutation,
+    imports::ImportMutation,
 );
 
 pub type OrghubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -68,8 +71,11 @@ pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
     .limit_recursive_depth(32)
 }
 
-pub fn build(store: Store) -> OrghubSchema {
-    builder().data(store).finish()
+pub fn build(store: Store, import_max_rows: usize) -> OrghubSchema {
+    builder()
+        .data(store)
+        .data(imports::ImportLimit(import_max_rows))
+        .finish()
 }
 
 /// The SDL checked in as `schema.graphql`.

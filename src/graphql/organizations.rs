@@ -326,6 +326,7 @@ impl From<OrganizationInput> for NewOrg {
             is_onboarding: i.is_onboarding,
             roc_site_id: i.roc_site_id,
             tid: i.tid,
+            tag_names: None,
             tag_ids: i.tag_ids.map(|t| t.into_iter().map(|i| i.0).collect()),
         }
     }

@@ -1,5 +1,6 @@
 //! HTTP routes: GraphQL (and GraphiQL), the OAuth token endpoint, health and readiness;
 //! the middleware stack.
+mod imports;
 mod oauth;
 use std::time::Duration;
 
@@ -28,6 +29,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/oauth/token", post(oauth::token))
+        .route("/api/organizations/import/template.csv", get(imports::template))
+        .route("/api/organizations/import", post(imports::upload))
+        .route("/api/organization-imports/{id}/log.csv", get(imports::log))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)

@@ -9,6 +9,7 @@ mod executions;
 mod health;
 mod helpers;
 mod http;
+mod imports;
 mod mapping;
 mod oidc;
 mod organizations;

@@ -1,0 +1,275 @@
+//! Organization imports (CSV and PSA) and every row of each, kept.
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum OrganizationImports {
+    Table,
+    Id,
+    OrgId,
+    ImportType,
+    Status,
+    TotalRecords,
+    SuccessfulCount,
+    SkippedCount,
+    FailedCount,
+    ErrorMessage,
+    CreatedById,
+    StartedAt,
+    CompletedAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum OrganizationImportRecords {
+    Table,
+    Id,
+    ImportId,
+    RowNumber,
+    OrganizationName,
+    Domain,
+    OrgSlug,
+    ManagingOrgId,
+    IsEnabled,
+    TagNames,
+    TagIds,
+    Category,
+    Status,
+    CreatedOrgId,
+    ErrorMessage,
+    ValidationErrors,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Organizations {
+    Table,
+    Id,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(OrganizationImports::Table)
+                    .col(
+                        ColumnDef::new(OrganizationImports::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(OrganizationImports::OrgId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(OrganizationImports::ImportType)
+                            .string_len(8)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::Status)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::TotalRecords)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::SuccessfulCount)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::SkippedCount)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::FailedCount)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::ErrorMessage)
+                            .text()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::CreatedById)
+                            .uuid()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::StartedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::CompletedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImports::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_organization_imports_org_id")
+                            .from(OrganizationImports::Table, OrganizationImports::OrgId)
+                            .to(Organizations::Table, Organizations::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_organization_imports_org_id_created_at")
+                    .table(OrganizationImports::Table)
+                    .col(OrganizationImports::OrgId)
+                    .col(OrganizationImports::CreatedAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(OrganizationImportRecords::Table)
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::ImportId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::RowNumber)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::OrganizationName)
+                            .text()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::Domain)
+                            .text()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::OrgSlug)
+                            .text()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::ManagingOrgId)
+                            .text()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::IsEnabled)
+                            .text()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::TagNames)
+                            .json()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::TagIds)
+                            .json()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::Category)
+                            .string_len(8)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::Status)
+                            .string_len(8)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::CreatedOrgId)
+                            .uuid()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::ErrorMessage)
+                            .text()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::ValidationErrors)
+                            .json()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OrganizationImportRecords::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_organization_import_records_import_id")
+                            .from(
+                                OrganizationImportRecords::Table,
+                                OrganizationImportRecords::ImportId,
+                            )
+                            .to(OrganizationImports::Table, OrganizationImports::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_organization_import_records_import_id_row")
+                    .table(OrganizationImportRecords::Table)
+                    .col(OrganizationImportRecords::ImportId)
+                    .col(OrganizationImportRecords::RowNumber)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(
+                Table::drop()
+                    .table(OrganizationImportRecords::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_table(Table::drop().table(OrganizationImports::Table).to_owned())
+            .await
+    }
+}
