@@ -475,3 +475,41 @@ async fn the_graphql_import_api_and_its_history() {
     .await;
     assert_eq!(status, 403, "read_only cannot import, not even a preview");
 }
+
+#[tokio::test]
+async fn graphql_multipart_upload() {
+    let app = spawn_app().await;
+    let boundary = "----orghubgql";
+    let operations = json!({
+        "query": "mutation($f: Upload!, $o: ID!) { uploadOrganizationImportCsv(file: $f, defaultManagingOrgId: $o) { import { id totalRecords } summary { successfulCreations } } }",
+        "variables": { "f": null, "o": app.msp_id }
+    });
+    let csv = format!("{HEADER}\nUploaded Org,,,,,\n");
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\": [\"variables.f\"]}}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"orgs.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n\
+         --{boundary}--\r\n"
+    );
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&app.admin)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let data: Value = res.json().await.unwrap();
+    assert_eq!(
+        data["data"]["uploadOrganizationImportCsv"]["summary"]["successfulCreations"], 1,
+        "{data}"
+    );
+    assert_eq!(
+        data["data"]["uploadOrganizationImportCsv"]["import"]["totalRecords"],
+        1
+    );
+}
