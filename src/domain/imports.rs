@@ -29,6 +29,9 @@ pub const COLUMNS: [&str; 6] = [
     "tagNames",
 ];
 
+/// The columns a log adds; ignored on upload, so a fixed log can be imported again.
+pub const LOG_COLUMNS: [&str; 4] = ["rowNumber", "outcome", "errorCodes", "errorMessages"];
+
 /// One row to import, as given.
 #[derive(Clone, Debug, Default)]
 pub struct ImportRow {
@@ -74,6 +77,9 @@ pub fn parse_csv(bytes: &[u8], max_rows: usize) -> Result<Vec<ImportRow>, FileEr
     for (i, h) in headers.iter().enumerate() {
         let name = h.trim();
         if name.is_empty() {
+            continue;
+        }
+        if LOG_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(name)) {
             continue;
         }
         let Some(column) = COLUMNS.iter().find(|c| c.eq_ignore_ascii_case(name)) else {
@@ -418,7 +424,7 @@ pub async fn log_csv(store: &Store, actor: &Actor, id: Uuid) -> AppResult<String
     let rows = records(store, i.id, None, None, (u64::MAX >> 1, 0)).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<&str> = COLUMNS.to_vec();
-    header.extend(["rowNumber", "outcome", "errorCodes", "errorMessages"]);
+    header.extend(LOG_COLUMNS);
     w.write_record(&header).map_err(AppError::internal)?;
     for r in rows {
         let errors: Vec<serde_json::Value> =

@@ -1072,6 +1072,27 @@ async fn free_slug<C: ConnectionTrait>(
     root: Uuid,
     base: &OrgSlug,
 ) -> Result<String, DbErr> {
+    let taken = |candidates: Vec<String>| async move {
+        organization::Entity::find()
+            .select_only()
+            .column(organization::Column::OrgSlug)
+            .filter(organization::Column::RootOrgId.eq(root))
+            .filter(organization::Column::DeletedAt.is_null())
+            .filter(organization::Column::OrgSlug.is_in(candidates))
+            .into_tuple::<String>()
+            .all(conn)
+            .await
+            .map(|v| v.into_iter().collect::<HashSet<String>>())
+    };
+    // The first ten candidates by exact match: one indexed lookup, whatever the tree's size.
+    let first: Vec<String> = (1..=10)
+        .map(|n| base.numbered(n).as_str().to_owned())
+        .collect();
+    let used = taken(first.clone()).await?;
+    if let Some(free) = first.into_iter().find(|c| !used.contains(c)) {
+        return Ok(free);
+    }
+    // Crowded: every org whose slug starts with the base.
     let existing: HashSet<String> = organization::Entity::find()
         .select_only()
         .column(organization::Column::OrgSlug)
@@ -1083,7 +1104,7 @@ async fn free_slug<C: ConnectionTrait>(
         .await?
         .into_iter()
         .collect();
-    let mut n = 1;
+    let mut n = 11;
     loop {
         let candidate = base.numbered(n);
         if !existing.contains(candidate.as_str()) {
