@@ -253,12 +253,25 @@ pub async fn validate(
 
 /// Creates the new rows, each on its own; existing ones are skipped, invalid ones failed.
 async fn create_rows(store: &Store, outcomes: &mut [RowOutcome]) -> AppResult<()> {
+    let mut created = 0usize;
     for o in outcomes.iter_mut() {
         match (o.category, &o.valid) {
             (Category::New, Some(valid)) => match organizations::insert_valid(store, valid).await {
                 Ok(org) => {
                     o.status = Some("CREATED");
                     o.created_org_id = Some(org.id);
+                    created += 1;
+                    // A bulk load outruns autovacuum: without fresh statistics PostgreSQL
+                    // plans the per-row lookups as scans of the whole tree.
+                    if created.is_multiple_of(500)
+                        && store.backend() == sea_orm::DbBackend::Postgres
+                    {
+                        sea_orm::ConnectionTrait::execute_unprepared(
+                            &store.db,
+                            "ANALYZE organizations",
+                        )
+                        .await?;
+                    }
                 }
                 // Created meanwhile by a concurrent import: the same org, so existing.
                 Err(AppError::Invalid(errs))
