@@ -208,3 +208,21 @@ pub fn names(list: &Value) -> Vec<String> {
         .map(|o| o["name"].as_str().expect("a name").to_owned())
         .collect()
 }
+
+/// Asserts that `token` (another tenant) gets FORBIDDEN for `vars`, with exactly the answer it
+/// gets for ids that do not exist (`missing`): no probing of other tenants.
+pub async fn assert_forbidden_as_missing(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    vars: Value,
+    missing: Value,
+) {
+    let theirs = app.gql(token, query, vars).await;
+    let nothing = app.gql(token, query, missing).await;
+    assert_eq!(code(&theirs), "FORBIDDEN", "{query}: {theirs}");
+    assert_eq!(
+        theirs["errors"][0]["message"], nothing["errors"][0]["message"],
+        "{query}"
+    );
+}

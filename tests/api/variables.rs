@@ -2,7 +2,7 @@
 //! history, and who may do what.
 use orghub::auth::Role;
 use sea_orm::{ConnectionTrait, Statement};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::{TestApp, code, rule, spawn_app};
 
@@ -469,12 +469,6 @@ async fn who_may_read_and_write_variables() {
             json!({ "id": missing }),
         ),
     ] {
-        let theirs: Value = app.gql(&other, query, vars).await;
-        let nothing: Value = app.gql(&other, query, none).await;
-        assert_eq!(code(&theirs), "FORBIDDEN", "{query}: {theirs}");
-        assert_eq!(
-            theirs["errors"][0]["message"],
-            nothing["errors"][0]["message"]
-        );
+        crate::helpers::assert_forbidden_as_missing(&app, &other, query, vars, none).await;
     }
 }
