@@ -1071,6 +1071,7 @@ async fn free_slug<C: ConnectionTrait>(
     conn: &C,
     root: Uuid,
     base: &OrgSlug,
+    skip: usize,
 ) -> Result<String, DbErr> {
     let taken = |candidates: Vec<String>| async move {
         organization::Entity::find()
@@ -1089,7 +1090,7 @@ async fn free_slug<C: ConnectionTrait>(
         .map(|n| base.numbered(n).as_str().to_owned())
         .collect();
     let used = taken(first.clone()).await?;
-    if let Some(free) = first.into_iter().find(|c| !used.contains(c)) {
+    if let Some(free) = first.into_iter().filter(|c| !used.contains(c)).nth(skip) {
         return Ok(free);
     }
     // Crowded: every org whose slug starts with the base.
@@ -1104,21 +1105,38 @@ async fn free_slug<C: ConnectionTrait>(
         .await?
         .into_iter()
         .collect();
-    let mut n = 11;
+    let (mut n, mut skip) = (11, skip);
     loop {
         let candidate = base.numbered(n);
         if !existing.contains(candidate.as_str()) {
-            return Ok(candidate.as_str().to_owned());
+            if skip == 0 {
+                return Ok(candidate.as_str().to_owned());
+            }
+            skip -= 1;
         }
         n += 1;
     }
 }
 
-async fn insert<C: ConnectionTrait>(conn: &C, org: &ValidOrg) -> Result<Org, DbErr> {
+/// `attempt` > 0 after losing a generated slug to a concurrent writer: the attempt-th free
+/// candidate is taken, so writers racing for one base spread out instead of colliding again.
+async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    org: &ValidOrg,
+    attempt: usize,
+) -> Result<Org, DbErr> {
     let parent = &org.managing_org;
     let slug = match &org.slug {
         Some(given) => given.as_str().to_owned(),
-        None => free_slug(conn, parent.root_org_id, &OrgSlug::from_name(&org.name)).await?,
+        None => {
+            free_slug(
+                conn,
+                parent.root_org_id,
+                &OrgSlug::from_name(&org.name),
+                attempt,
+            )
+            .await?
+        }
     };
     let at = now();
     let created = organization::ActiveModel {
@@ -1157,9 +1175,9 @@ async fn insert<C: ConnectionTrait>(conn: &C, org: &ValidOrg) -> Result<Org, DbE
 /// Inserts one validated org. A generated slug that a concurrent writer took is
 /// regenerated; any other unique clash is the rule it stands for.
 pub async fn insert_valid(store: &Store, org: &ValidOrg) -> AppResult<Org> {
-    for _ in 0..5 {
+    for attempt in 0..20 {
         let txn = store.begin_write().await?;
-        match insert(&txn, org).await {
+        match insert(&txn, org, attempt).await {
             Ok(created) => {
                 txn.commit().await?;
                 return Ok(created);
@@ -1208,7 +1226,7 @@ pub async fn create_all(store: &Store, actor: &Actor, inputs: &[NewOrg]) -> AppR
     let txn = store.begin_write().await?;
     let mut created = Vec::with_capacity(valid.len());
     for (i, org) in valid.iter().enumerate() {
-        match insert(&txn, org).await {
+        match insert(&txn, org, 0).await {
             Ok(o) => created.push(o),
             Err(e) => {
                 return Err(match unique_violation(&e) {
@@ -1588,7 +1606,7 @@ pub async fn restore(store: &Store, actor: &Actor, id: Uuid) -> AppResult<Org> {
     for o in batch {
         // A slug taken meanwhile is replaced: slugs are generated handles, names are not.
         let base = OrgSlug::parse(&o.org_slug).unwrap_or_else(|_| OrgSlug::fallback());
-        let slug = free_slug(&txn, o.root_org_id, &base).await?;
+        let slug = free_slug(&txn, o.root_org_id, &base, 0).await?;
         let mut model: organization::ActiveModel = o.into();
         model.deleted_at = Set(None);
         model.updated_at = Set(at);
