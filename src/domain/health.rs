@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::pack_configs::{self, PackConfig};
 use super::{Store, now};
 use crate::auth::{Access, Actor};
-use crate::connectwise::client::{Credentials, CwClient, CwError};
+use crate::connectwise::client::{CwClient, CwError};
 use crate::error::{AppError, AppResult};
 
 pub use run::Model as TestRun;
@@ -85,15 +85,7 @@ async fn check(
     }
     match config.pack_id.as_str() {
         "connectwise-psa" => {
-            let clear = pack_configs::clear_config(store, config)?;
-            let field = |k: &str| clear.get(k).cloned().unwrap_or_default();
-            let creds = Credentials {
-                host: field("hostname"),
-                company_id: field("company_id"),
-                public_key: field("public_key"),
-                private_key: field("private_key"),
-                client_id: field("client_id"),
-            };
+            let (creds, _) = pack_configs::connectwise_credentials(store, config)?;
             let started = std::time::Instant::now();
             let result = CwClient::new(store.http.clone(), creds).check().await;
             let ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);

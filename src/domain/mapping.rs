@@ -21,7 +21,7 @@ use super::packs::{PackSpec, require_spec};
 use super::variables;
 use super::{Store, now};
 use crate::auth::{Access, Actor};
-use crate::connectwise::client::{Credentials, CwClient};
+use crate::connectwise::client::CwClient;
 use crate::error::{AppError, AppResult};
 
 /// A company of the PSA, as cached.
@@ -442,19 +442,7 @@ fn connectwise(store: &Store, config: &PackConfig) -> AppResult<(CwClient, Optio
             format!("the config lacks {}", missing.join(", ")),
         ));
     }
-    let clear = pack_configs::clear_config(store, config)?;
-    let field = |k: &str| clear.get(k).cloned().unwrap_or_default();
-    let creds = Credentials {
-        host: field("hostname"),
-        company_id: field("company_id"),
-        public_key: field("public_key"),
-        private_key: field("private_key"),
-        client_id: field("client_id"),
-    };
-    let conditions = clear
-        .get("company_conditions")
-        .filter(|c| !c.trim().is_empty())
-        .cloned();
+    let (creds, conditions) = pack_configs::connectwise_credentials(store, config)?;
     Ok((CwClient::new(store.http.clone(), creds), conditions))
 }
 

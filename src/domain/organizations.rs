@@ -415,12 +415,15 @@ pub async fn search_managed(
         .await?)
 }
 
-/// Ids on an org's path, from its root down to itself.
-fn path_ids(org: &Org) -> Vec<Uuid> {
-    org.path
-        .split('/')
+/// Ids on a materialized path ("/root/…/own/"), from the root down to the org itself.
+pub fn lineage(path: &str) -> Vec<Uuid> {
+    path.split('/')
         .filter_map(|s| Uuid::parse_str(s).ok())
         .collect()
+}
+
+fn path_ids(org: &Org) -> Vec<Uuid> {
+    lineage(&org.path)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

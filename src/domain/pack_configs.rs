@@ -184,6 +184,30 @@ pub fn clear_config(store: &Store, c: &PackConfig) -> AppResult<HashMap<String, 
     Ok(out)
 }
 
+/// The ConnectWise credentials of a ConnectWise config (secrets decrypted), and its company
+/// conditions, for the client. Never for answers.
+pub fn connectwise_credentials(
+    store: &Store,
+    c: &PackConfig,
+) -> AppResult<(crate::connectwise::client::Credentials, Option<String>)> {
+    let clear = clear_config(store, c)?;
+    let field = |k: &str| clear.get(k).cloned().unwrap_or_default();
+    let creds = crate::connectwise::client::Credentials {
+        host: field("hostname"),
+        company_id: field("company_id"),
+        public_key: field("public_key"),
+        private_key: field("private_key"),
+        client_id: field("client_id"),
+    };
+    Ok((
+        creds,
+        clear
+            .get("company_conditions")
+            .filter(|c| !c.trim().is_empty())
+            .cloned(),
+    ))
+}
+
 /// Required fields a config still lacks (an incomplete config is saved, and shows orange).
 pub fn missing_fields(c: &PackConfig) -> Vec<&'static str> {
     let Some(spec) = super::packs::spec(&c.pack_id) else {
@@ -521,11 +545,7 @@ pub async fn for_org(
     pack_ids: &[String],
 ) -> AppResult<Vec<PackConfig>> {
     let org = organizations::visible(store, actor, org_id).await?;
-    let lineage: Vec<Uuid> = org
-        .path
-        .split('/')
-        .filter_map(|s| Uuid::parse_str(s).ok())
-        .collect();
+    let lineage: Vec<Uuid> = organizations::lineage(&org.path);
     let ids: Vec<String> = pack_ids
         .iter()
         .filter_map(|p| super::packs::spec(p))
@@ -565,11 +585,7 @@ pub async fn by_ids(store: &Store, ids: &[Uuid]) -> AppResult<HashMap<Uuid, Pack
 
 /// Whether a variable of `org` may point at config `id`: it belongs to the org or one above.
 pub async fn usable_by<C: ConnectionTrait>(conn: &C, org: &Org, id: Uuid) -> AppResult<bool> {
-    let lineage: HashSet<Uuid> = org
-        .path
-        .split('/')
-        .filter_map(|s| Uuid::parse_str(s).ok())
-        .collect();
+    let lineage: HashSet<Uuid> = organizations::lineage(&org.path).into_iter().collect();
     Ok(pack_config::Entity::find_by_id(id)
         .one(conn)
         .await?

@@ -408,11 +408,7 @@ pub async fn for_org(
     org_id: Uuid,
 ) -> AppResult<Vec<&'static PackSpec>> {
     let org = organizations::visible(store, actor, org_id).await?;
-    let lineage: Vec<Uuid> = org
-        .path
-        .split('/')
-        .filter_map(|s| Uuid::parse_str(s).ok())
-        .collect();
+    let lineage: Vec<Uuid> = organizations::lineage(&org.path);
     let ids: HashSet<String> = installed_on(store, &lineage)
         .await?
         .into_values()

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::filter::Cmp;
 use super::names::{MAX_LEN, OrgName};
-use super::organizations::{self, Org, OrgFilter};
+use super::organizations::{self, Org, OrgFilter, lineage};
 use super::{Store, now, parse_order, unique_violation};
 use crate::auth::{Access, Actor};
 use crate::error::{AppError, AppResult, ValidationError};
@@ -165,13 +165,6 @@ fn lower(v: &sea_orm::Value) -> sea_orm::Value {
         sea_orm::Value::String(Some(s)) => sea_orm::Value::from(s.trim().to_lowercase()),
         other => other.clone(),
     }
-}
-
-/// Ids on an org's path, from the root down to itself.
-fn lineage(path: &str) -> Vec<Uuid> {
-    path.split('/')
-        .filter_map(|s| Uuid::parse_str(s).ok())
-        .collect()
 }
 
 /// Tags the caller may see: owned by an org they reach, or by one above their own org

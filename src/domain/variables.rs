@@ -234,11 +234,7 @@ pub async fn list(
 /// Ids of the variables that make up `org`'s resolved set: its own, and for every other
 /// name the nearest ancestor's cascading one.
 async fn resolved_ids(store: &Store, org: &Org) -> AppResult<Vec<Uuid>> {
-    let lineage: Vec<Uuid> = org
-        .path
-        .split('/')
-        .filter_map(|s| Uuid::parse_str(s).ok())
-        .collect();
+    let lineage: Vec<Uuid> = organizations::lineage(&org.path);
     let depth: HashMap<Uuid, usize> = lineage.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     let candidates = org_variable::Entity::find()
         .select_only()
