@@ -102,6 +102,19 @@ pub struct Config {
     #[arg(long, env = "ORGHUB_IMPORT_MAX_ROWS", default_value_t = 1000)]
     pub import_max_rows: usize,
 
+    /// Background jobs one replica runs at a time (SQLite always runs one).
+    #[arg(long, env = "ORGHUB_JOB_WORKERS", default_value_t = 2)]
+    pub job_workers: usize,
+
+    /// Seconds a replica holds a claimed job without renewing it; a crashed replica's job
+    /// is taken over this long after its last renewal.
+    #[arg(long, env = "ORGHUB_JOB_LEASE_SECS", default_value_t = 30)]
+    pub job_lease_secs: u64,
+
+    /// Milliseconds between looks for new jobs queued by other replicas.
+    #[arg(long, env = "ORGHUB_JOB_POLL_MS", default_value_t = 1000)]
+    pub job_poll_ms: u64,
+
     /// Seconds a request may run before it is answered with 408.
     #[arg(long, env = "ORGHUB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,

@@ -8,7 +8,9 @@ pub mod connectwise;
 pub mod domain;
 pub mod error;
 pub mod graphql;
+pub mod jobs;
 mod keys;
+pub mod psa;
 pub mod web;
 
 use std::sync::Arc;
@@ -203,6 +205,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         println!("GraphiQL: http://{addr}/graphql");
     }
 
+    let runner = jobs::Runner::start(
+        app.state.store.clone(),
+        jobs::RunnerSettings::from_config(&config),
+    );
     let purger = app.state.store.clone();
     let purge_task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -225,6 +231,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     purge_task.abort();
+    // Jobs stop between steps and are handed back for another replica (or the next start).
+    runner.shutdown(Duration::from_secs(10)).await;
     app.state.store.db.clone().close().await.ok();
     tracing::info!("orghub stopped");
     Ok(())

@@ -10,7 +10,7 @@ pub struct Model {
     pub org_id: Uuid,
     /// `CSV` or `PSA`.
     pub import_type: String,
-    /// `PROCESSING`, `COMPLETED` or `FAILED`.
+    /// `PROCESSING`, `COMPLETED`, `FAILED` or `CANCELED`.
     pub status: String,
     pub total_records: i32,
     pub successful_count: i32,
@@ -18,6 +18,8 @@ pub struct Model {
     pub failed_count: i32,
     pub error_message: Option<String>,
     pub created_by_id: Option<Uuid>,
+    /// The PSA pack config a PSA import reads from.
+    pub pack_config_id: Option<Uuid>,
     pub started_at: Option<DateTimeUtc>,
     pub completed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -14,11 +14,14 @@ pub struct Model {
     /// As written in the file (it may not be a valid id).
     pub managing_org_id: Option<String>,
     pub is_enabled: Option<String>,
+    /// The PSA's id of the company (PSA imports).
+    pub external_id: Option<String>,
     pub tag_names: Json,
     pub tag_ids: Json,
     /// `NEW`, `EXISTING`, `INVALID`.
     pub category: String,
-    /// `CREATED`, `SKIPPED` or `FAILED`.
+    /// `CREATED`, `SKIPPED`, `FAILED`; `PENDING` while a PSA import runs, `CANCELED` when
+    /// the import was stopped before the row.
     pub status: String,
     pub created_org_id: Option<Uuid>,
     pub error_message: Option<String>,

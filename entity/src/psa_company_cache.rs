@@ -10,6 +10,8 @@ pub struct Model {
     pub fetched_at: DateTimeUtc,
     /// `[{id, name, identifier, website, status, types}]`
     pub companies: Json,
+    /// `{statuses: [{id, label}], accountTypes: [{id, label}]}`
+    pub filter_options: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

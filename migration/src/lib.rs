@@ -9,6 +9,7 @@ mod m20261123_000005_pack_test_runs;
 mod m20261123_000006_psa_company_cache;
 mod m20261123_000007_executions;
 mod m20261123_000008_imports;
+mod m20261123_000009_jobs;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_psa_company_cache::Migration),
             Box::new(m20261123_000007_executions::Migration),
             Box::new(m20261123_000008_imports::Migration),
+            Box::new(m20261123_000009_jobs::Migration),
         ]
     }
 }

@@ -207,6 +207,15 @@ async fn signed_in_user(store: &Store, claims: &OidcClaims) -> AppResult<Actor> 
     actor_for_user(store, user).await
 }
 
+/// The actor a background job acts as: the user who started it, with their role now.
+pub async fn actor_of_user(store: &Store, user_id: uuid::Uuid) -> AppResult<Actor> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(&store.db)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated("the user no longer exists".into()))?;
+    actor_for_user(store, user).await
+}
+
 async fn actor_for_user(store: &Store, user: user::Model) -> AppResult<Actor> {
     let gone = || {
         AppError::Unauthenticated("This token's organization no longer exists; ask an admin".into())

@@ -109,6 +109,16 @@ pub struct Ref {
     pub name: Option<String>,
 }
 
+/// A company status: `inactiveFlag` marks the statuses of former customers.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyStatus {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub inactive_flag: bool,
+}
+
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Company {
@@ -424,7 +434,7 @@ impl CwClient {
         )
     }
 
-    pub async fn company_statuses(&self) -> Result<Vec<Ref>, CwError> {
+    pub async fn company_statuses(&self) -> Result<Vec<CompanyStatus>, CwError> {
         Self::typed(
             self.get_all("company/companies/statuses", None, MAX_PAGE_SIZE)
                 .await?,

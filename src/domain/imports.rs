@@ -79,7 +79,10 @@ pub fn parse_csv(bytes: &[u8], max_rows: usize) -> Result<Vec<ImportRow>, FileEr
         if name.is_empty() {
             continue;
         }
-        if LOG_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+        // A PSA import's log also carries the company id.
+        if LOG_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(name))
+            || name.eq_ignore_ascii_case("externalId")
+        {
             continue;
         }
         let Some(column) = COLUMNS.iter().find(|c| c.eq_ignore_ascii_case(name)) else {
@@ -121,7 +124,7 @@ pub fn parse_csv(bytes: &[u8], max_rows: usize) -> Result<Vec<ImportRow>, FileEr
     Ok(rows)
 }
 
-fn parse_enabled(raw: Option<&str>) -> Result<bool, ValidationError> {
+pub(crate) fn parse_enabled(raw: Option<&str>) -> Result<bool, ValidationError> {
     match raw.map(|r| r.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") | Some("true") | Some("yes") | Some("1") | Some("y") => Ok(true),
         Some("false") | Some("no") | Some("0") | Some("n") => Ok(false),
@@ -160,7 +163,7 @@ pub struct RowOutcome {
     pub errors: Vec<ValidationError>,
     pub tag_ids: Vec<Uuid>,
     pub created_org_id: Option<Uuid>,
-    valid: Option<ValidOrg>,
+    pub(crate) valid: Option<ValidOrg>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -218,18 +221,7 @@ pub async fn validate(
             Err(e) => (None, e),
         };
         errors.append(&mut rule_errors);
-        // The name is already taken in the tree: the row describes an existing org.
-        let existing = !errors.is_empty()
-            && errors
-                .iter()
-                .all(|e| e.code == "DUPLICATE_IN_DATABASE" && e.field == "name");
-        let category = if errors.is_empty() {
-            Category::New
-        } else if existing {
-            Category::Existing
-        } else {
-            Category::Invalid
-        };
+        let category = categorize(&errors);
         let tag_ids = valid
             .as_ref()
             .map(|v| v.tag_ids.clone())
@@ -249,6 +241,21 @@ pub async fn validate(
         });
     }
     Ok(out)
+}
+
+/// NEW without errors; EXISTING when the only problems are that the org is already there
+/// (its name taken in the tree, or — for PSA imports — its company already mapped);
+/// INVALID otherwise.
+pub(crate) fn categorize(errors: &[ValidationError]) -> Category {
+    if errors.is_empty() {
+        Category::New
+    } else if errors.iter().all(|e| {
+        e.code == "DUPLICATE_IN_DATABASE" && (e.field == "name" || e.field == "externalId")
+    }) {
+        Category::Existing
+    } else {
+        Category::Invalid
+    }
 }
 
 /// Creates the new rows, each on its own; existing ones are skipped, invalid ones failed.
@@ -297,7 +304,36 @@ async fn create_rows(store: &Store, outcomes: &mut [RowOutcome]) -> AppResult<()
     Ok(())
 }
 
-fn message(errors: &[ValidationError]) -> Option<String> {
+/// The row of an import as kept.
+pub(crate) fn record_model(
+    import_id: Uuid,
+    o: &RowOutcome,
+    status: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> record::ActiveModel {
+    record::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        import_id: Set(import_id),
+        row_number: Set(o.row.row_number as i32),
+        organization_name: Set(o.row.organization_name.clone()),
+        domain: Set(o.row.domain.clone()),
+        org_slug: Set(o.row.org_slug.clone()),
+        managing_org_id: Set(o.row.managing_org_id.clone()),
+        is_enabled: Set(o.row.is_enabled.clone()),
+        external_id: Set(o.row.external_id.clone()),
+        tag_names: Set(json!(o.row.tag_names)),
+        tag_ids: Set(json!(o.tag_ids)),
+        category: Set(o.category.as_str().to_owned()),
+        status: Set(status.to_owned()),
+        created_org_id: Set(o.created_org_id),
+        error_message: Set(message(&o.errors)),
+        validation_errors: Set(json!(o.errors)),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+}
+
+pub(crate) fn message(errors: &[ValidationError]) -> Option<String> {
     (!errors.is_empty()).then(|| {
         errors
             .iter()
@@ -333,6 +369,7 @@ pub async fn process(
         failed_count: Set(s.failed_creations as i32),
         error_message: Set(None),
         created_by_id: Set(Some(actor.user_id)),
+        pack_config_id: Set(None),
         started_at: Set(Some(started)),
         completed_at: Set(Some(at)),
         created_at: Set(started),
@@ -343,25 +380,7 @@ pub async fn process(
     for chunk in outcomes.chunks(500) {
         let models: Vec<record::ActiveModel> = chunk
             .iter()
-            .map(|o| record::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                import_id: Set(id),
-                row_number: Set(o.row.row_number as i32),
-                organization_name: Set(o.row.organization_name.clone()),
-                domain: Set(o.row.domain.clone()),
-                org_slug: Set(o.row.org_slug.clone()),
-                managing_org_id: Set(o.row.managing_org_id.clone()),
-                is_enabled: Set(o.row.is_enabled.clone()),
-                tag_names: Set(json!(o.row.tag_names)),
-                tag_ids: Set(json!(o.tag_ids)),
-                category: Set(o.category.as_str().to_owned()),
-                status: Set(o.status.unwrap_or("FAILED").to_owned()),
-                created_org_id: Set(o.created_org_id),
-                error_message: Set(message(&o.errors)),
-                validation_errors: Set(json!(o.errors)),
-                created_at: Set(at),
-                updated_at: Set(at),
-            })
+            .map(|o| record_model(id, o, o.status.unwrap_or("FAILED"), at))
             .collect();
         if !models.is_empty() {
             record::Entity::insert_many(models).exec(&txn).await?;
@@ -436,8 +455,12 @@ pub async fn log_csv(store: &Store, actor: &Actor, id: Uuid) -> AppResult<String
     let i = get(store, actor, id).await?;
     let rows = records(store, i.id, None, None, (u64::MAX >> 1, 0)).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
+    let psa = i.import_type == "PSA";
     let mut header: Vec<&str> = COLUMNS.to_vec();
     header.extend(LOG_COLUMNS);
+    if psa {
+        header.push("externalId");
+    }
     w.write_record(&header).map_err(AppError::internal)?;
     for r in rows {
         let errors: Vec<serde_json::Value> =
@@ -457,21 +480,26 @@ pub async fn log_csv(store: &Store, actor: &Actor, id: Uuid) -> AppResult<String
         let outcome = match r.status.as_str() {
             "CREATED" => "created",
             "SKIPPED" => "skipped (exists)",
+            "PENDING" => "pending",
+            "CANCELED" => "canceled",
             _ => "failed",
         };
-        w.write_record([
-            r.organization_name.as_str(),
-            r.managing_org_id.as_deref().unwrap_or(""),
-            r.domain.as_deref().unwrap_or(""),
-            r.org_slug.as_deref().unwrap_or(""),
-            r.is_enabled.as_deref().unwrap_or(""),
-            &tags.join(","),
-            &r.row_number.to_string(),
-            outcome,
-            &codes.join(";"),
-            &messages.join("; "),
-        ])
-        .map_err(AppError::internal)?;
+        let mut fields: Vec<String> = vec![
+            r.organization_name.clone(),
+            r.managing_org_id.clone().unwrap_or_default(),
+            r.domain.clone().unwrap_or_default(),
+            r.org_slug.clone().unwrap_or_default(),
+            r.is_enabled.clone().unwrap_or_default(),
+            tags.join(","),
+            r.row_number.to_string(),
+            outcome.to_owned(),
+            codes.join(";"),
+            messages.join("; "),
+        ];
+        if psa {
+            fields.push(r.external_id.clone().unwrap_or_default());
+        }
+        w.write_record(&fields).map_err(AppError::internal)?;
     }
     let bytes = w
         .into_inner()

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use entity::psa_company_cache as cache;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::organizations::{self, Org};
@@ -21,11 +21,11 @@ use super::packs::{PackSpec, require_spec};
 use super::variables;
 use super::{Store, now};
 use crate::auth::{Access, Actor};
-use crate::connectwise::client::CwClient;
 use crate::error::{AppError, AppResult};
+use crate::psa::{FilterOptions, Psa};
 
 /// A company of the PSA, as cached.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PsaCompany {
     pub id: String,
     pub name: String,
@@ -33,6 +33,12 @@ pub struct PsaCompany {
     pub identifier: Option<String>,
     #[serde(default)]
     pub website: Option<String>,
+    /// The id of its status (see the PSA's filter options).
+    #[serde(default)]
+    pub status_id: Option<String>,
+    /// The ids of its account types.
+    #[serde(default)]
+    pub type_ids: Vec<String>,
 }
 
 /// An organization as the suggester sees it.
@@ -426,26 +432,6 @@ pub fn suggest(orgs: &[OrgFacts], companies: &[PsaCompany]) -> Vec<Suggestion> {
 // Around the engine: the cache, the org tree of a config, and saving.
 // ---------------------------------------------------------------------------------------
 
-fn connectwise(store: &Store, config: &PackConfig) -> AppResult<(CwClient, Option<String>)> {
-    if config.pack_id != "connectwise-psa" {
-        return Err(AppError::invalid(
-            "packConfigId",
-            "NOT_SUPPORTED",
-            format!("mapping for {} arrives with its client", config.pack_id),
-        ));
-    }
-    let missing = pack_configs::missing_fields(config);
-    if !missing.is_empty() {
-        return Err(AppError::invalid(
-            "packConfigId",
-            "INCOMPLETE_CONFIG",
-            format!("the config lacks {}", missing.join(", ")),
-        ));
-    }
-    let (creds, conditions) = pack_configs::connectwise_credentials(store, config)?;
-    Ok((CwClient::new(store.http.clone(), creds), conditions))
-}
-
 async fn writable_config(
     store: &Store,
     actor: &Actor,
@@ -461,41 +447,44 @@ async fn writable_config(
 /// cache. Returns the refresh's id.
 pub async fn refresh(store: &Store, actor: &Actor, config_id: Uuid) -> AppResult<Uuid> {
     let (config, _, _) = writable_config(store, actor, config_id).await?;
-    let (client, conditions) = connectwise(store, &config)?;
-    let raw = client
-        .get_all(
-            "company/companies",
-            conditions.as_deref(),
-            crate::connectwise::client::MAX_PAGE_SIZE,
-        )
-        .await
-        .map_err(|e| AppError::Conflict(format!("Refreshing from ConnectWise failed: {e}")))?;
-    let companies: Vec<PsaCompany> = raw
-        .iter()
-        .filter_map(|c| {
-            Some(PsaCompany {
-                id: c.get("id")?.as_i64()?.to_string(),
-                name: c.get("name")?.as_str()?.to_owned(),
-                identifier: c
-                    .get("identifier")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                website: c.get("website").and_then(Value::as_str).map(str::to_owned),
-            })
-        })
-        .collect();
+    refresh_config(store, &config).await
+}
+
+/// Fetches the config's companies and filter options into the cache (no access check: the
+/// caller has done it).
+pub(crate) async fn refresh_config(store: &Store, config: &PackConfig) -> AppResult<Uuid> {
+    let psa = Psa::for_config(store, config)?;
+    let failed = |e: crate::connectwise::client::CwError| {
+        AppError::Conflict(format!("Refreshing from {} failed: {e}", psa.name()))
+    };
+    let companies = psa.companies().await.map_err(failed)?;
+    let options = psa.filter_options().await.map_err(failed)?;
     let refresh_id = Uuid::now_v7();
     let row = cache::ActiveModel {
         pack_config_id: Set(config.id),
         refresh_id: Set(refresh_id),
         fetched_at: Set(now()),
         companies: Set(json!(companies)),
+        filter_options: Set(Some(json!(options))),
     };
     let txn = store.begin_write().await?;
     cache::Entity::delete_by_id(config.id).exec(&txn).await?;
     row.insert(&txn).await?;
     txn.commit().await?;
     Ok(refresh_id)
+}
+
+/// The cached filter options of a config.
+pub async fn cached_filter_options(
+    store: &Store,
+    config_id: Uuid,
+) -> AppResult<Option<FilterOptions>> {
+    let Some(row) = cache::Entity::find_by_id(config_id).one(&store.db).await? else {
+        return Ok(None);
+    };
+    row.filter_options
+        .map(|v| serde_json::from_value(v).map_err(AppError::internal))
+        .transpose()
 }
 
 /// The cached companies of a config and when they were fetched.
@@ -691,6 +680,7 @@ mod tests {
             name: name.into(),
             identifier: None,
             website: site.map(str::to_owned),
+            ..Default::default()
         }
     }
 

@@ -206,6 +206,7 @@ pub fn generate(orgs: usize, companies: usize, seed: u64) -> Dataset {
             name,
             identifier: Some(slug.chars().take(20).collect()),
             website,
+            ..Default::default()
         });
     }
     // Near-duplicates: a sibling whose name differs by a word ("Contoso Dental" / "Contoso Dental East").

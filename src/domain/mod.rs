@@ -12,6 +12,7 @@ pub mod names;
 pub mod organizations;
 pub mod pack_configs;
 pub mod packs;
+pub mod psa_import;
 pub mod references;
 pub mod reserved_names;
 pub mod secrets;
@@ -43,6 +44,8 @@ pub struct Store {
     pub statements: Arc<AtomicU64>,
     /// For calls to the integrations (bounded in time, rustls).
     pub http: reqwest::Client,
+    /// Rung when this replica queues a job, so its runner starts at once.
+    pub jobs_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -65,6 +68,7 @@ impl Store {
             cipher: Arc::new(SecretCipher::new(secret_key)),
             statements,
             http,
+            jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
         }
     }
 

@@ -6,8 +6,9 @@ use chrono::Duration;
 use entity::{organization, organization_tag, tag, user};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -1178,23 +1179,48 @@ async fn insert<C: ConnectionTrait>(
 /// Inserts one validated org. A generated slug that a concurrent writer took is
 /// regenerated; any other unique clash is the rule it stands for.
 pub async fn insert_valid(store: &Store, org: &ValidOrg) -> AppResult<Org> {
-    for attempt in 0..20 {
+    for attempt in 0..SLUG_ATTEMPTS {
         let txn = store.begin_write().await?;
-        match insert(&txn, org, attempt).await {
-            Ok(created) => {
+        match try_insert(&txn, org, attempt).await? {
+            Inserted::Created(created) => {
                 txn.commit().await?;
-                return Ok(created);
+                return Ok(*created);
             }
-            Err(e) => match unique_violation(&e) {
-                Some(m) if m.contains("org_slug") && org.slug.is_none() => continue,
-                Some(m) => return Err(AppError::Invalid(vec![violation_error(&m)])),
-                None => return Err(e.into()),
-            },
+            Inserted::SlugTaken => continue,
         }
     }
-    Err(AppError::Conflict(
-        "Could not find a free slug; retry or give orgSlug".into(),
-    ))
+    Err(slug_exhausted())
+}
+
+/// How many generated slugs an insert tries before giving up.
+pub(crate) const SLUG_ATTEMPTS: usize = 20;
+
+pub(crate) fn slug_exhausted() -> AppError {
+    AppError::Conflict("Could not find a free slug; retry or give orgSlug".into())
+}
+
+pub(crate) enum Inserted {
+    Created(Box<Org>),
+    /// The generated slug was taken meanwhile: drop the transaction and try the next attempt.
+    SlugTaken,
+}
+
+/// One attempt at inserting a validated org inside the caller's transaction, so the caller
+/// can write more (a mapping, an import row's outcome) atomically with it. A uniqueness
+/// clash (created meanwhile by someone else) is `BAD_USER_INPUT` with the import codes.
+pub(crate) async fn try_insert(
+    txn: &DatabaseTransaction,
+    org: &ValidOrg,
+    attempt: usize,
+) -> AppResult<Inserted> {
+    match insert(txn, org, attempt).await {
+        Ok(created) => Ok(Inserted::Created(Box::new(created))),
+        Err(e) => match unique_violation(&e) {
+            Some(m) if m.contains("org_slug") && org.slug.is_none() => Ok(Inserted::SlugTaken),
+            Some(m) => Err(AppError::Invalid(vec![violation_error(&m)])),
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// `createOrganization`: one org under `managingOrgId` (default: the caller's org).

@@ -24,6 +24,9 @@ pub enum OrganizationImportStatus {
     Failed,
     #[graphql(name = "PROCESSING")]
     Processing,
+    /// Stopped by `cancelOrganizationImport` (ours).
+    #[graphql(name = "CANCELED")]
+    Canceled,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -47,6 +50,12 @@ pub enum OrganizationImportRecordStatus {
     Failed,
     #[graphql(name = "SKIPPED")]
     Skipped,
+    /// Waiting for a running PSA import to reach it (ours).
+    #[graphql(name = "PENDING")]
+    Pending,
+    /// Not reached: the import was canceled first (ours).
+    #[graphql(name = "CANCELED")]
+    Canceled,
 }
 
 fn category(s: &str) -> OrganizationImportRecordCategory {
@@ -62,6 +71,8 @@ fn record_status(s: &str) -> OrganizationImportRecordStatus {
     match s {
         "CREATED" => OrganizationImportRecordStatus::Created,
         "SKIPPED" => OrganizationImportRecordStatus::Skipped,
+        "PENDING" => OrganizationImportRecordStatus::Pending,
+        "CANCELED" => OrganizationImportRecordStatus::Canceled,
         _ => OrganizationImportRecordStatus::Failed,
     }
 }
@@ -177,6 +188,10 @@ impl OrganizationImportRecord {
     async fn org_slug(&self) -> Option<&str> {
         self.0.org_slug.as_deref()
     }
+    /// The PSA's id of the company (PSA imports).
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
     async fn managing_org_id(&self) -> Option<ID> {
         self.0.managing_org_id.clone().map(ID)
     }
@@ -224,7 +239,7 @@ impl OrganizationImportRecord {
     }
 }
 
-pub struct OrganizationImport(Import);
+pub struct OrganizationImport(pub Import);
 
 #[Object]
 impl OrganizationImport {
@@ -242,6 +257,7 @@ impl OrganizationImport {
         match self.0.status.as_str() {
             "PROCESSING" => OrganizationImportStatus::Processing,
             "FAILED" => OrganizationImportStatus::Failed,
+            "CANCELED" => OrganizationImportStatus::Canceled,
             _ => OrganizationImportStatus::Completed,
         }
     }
@@ -254,6 +270,10 @@ impl OrganizationImport {
             .load_one(self.0.org_id)
             .await?
             .map(Organization))
+    }
+    /// The PSA config a PSA import reads from.
+    async fn psa_pack_config_id(&self) -> Option<ID> {
+        self.0.pack_config_id.map(|i| ID(i.to_string()))
     }
     async fn total_records(&self) -> i32 {
         self.0.total_records
@@ -300,6 +320,8 @@ impl OrganizationImport {
             OrganizationImportRecordStatus::Created => "CREATED",
             OrganizationImportRecordStatus::Failed => "FAILED",
             OrganizationImportRecordStatus::Skipped => "SKIPPED",
+            OrganizationImportRecordStatus::Pending => "PENDING",
+            OrganizationImportRecordStatus::Canceled => "CANCELED",
         });
         Ok(imports::records(store, self.0.id, cat, st, page)
             .await?
@@ -369,6 +391,26 @@ fn rows(input: &OrganizationImportInput, max: usize) -> Result<Vec<ImportRow>, A
         .collect())
 }
 
+/// The PSA config of a PSA import (required with `importType: PSA`, refused otherwise).
+fn psa_config(input: &OrganizationImportInput) -> Result<Option<uuid::Uuid>, AppError> {
+    match (input.import_type, &input.psa_pack_config_id) {
+        (Some(OrganizationImportType::Psa), Some(id)) => {
+            Ok(Some(parse_id("input.psaPackConfigId", id)?))
+        }
+        (Some(OrganizationImportType::Psa), None) => Err(AppError::invalid(
+            "input.psaPackConfigId",
+            "REQUIRED_FIELD",
+            "a PSA import names its PSA config; see psaImportSources",
+        )),
+        (_, Some(_)) => Err(AppError::invalid(
+            "input.psaPackConfigId",
+            "INVALID_FORMAT",
+            "psaPackConfigId goes with importType: PSA",
+        )),
+        _ => Ok(None),
+    }
+}
+
 fn default_order() -> Option<Vec<Vec<String>>> {
     Some(vec![vec!["createdAt".to_owned(), "DESC".to_owned()]])
 }
@@ -429,6 +471,7 @@ impl ImportQuery {
             OrganizationImportStatus::Completed => "COMPLETED",
             OrganizationImportStatus::Failed => "FAILED",
             OrganizationImportStatus::Processing => "PROCESSING",
+            OrganizationImportStatus::Canceled => "CANCELED",
         });
         Ok(
             imports::list(store, actor(ctx)?, org, t, s, newest_first, page)
@@ -453,8 +496,14 @@ impl ImportMutation {
     ) -> Result<OrganizationImportPreviewResult> {
         let store = store(ctx);
         let managing = parse_id("input.defaultManagingOrgId", &input.default_managing_org_id)?;
-        let outcomes =
-            imports::validate(store, actor(ctx)?, managing, rows(&input, max_rows(ctx))?).await?;
+        let rows = rows(&input, max_rows(ctx))?;
+        let outcomes = match psa_config(&input)? {
+            Some(config) => {
+                crate::domain::psa_import::preview(store, actor(ctx)?, managing, config, rows)
+                    .await?
+            }
+            None => imports::validate(store, actor(ctx)?, managing, rows).await?,
+        };
         Ok(OrganizationImportPreviewResult {
             summary: imports::summarize(&outcomes).into(),
             records: outcomes.iter().map(Into::into).collect(),
@@ -470,19 +519,13 @@ impl ImportMutation {
     ) -> Result<OrganizationImportResult> {
         let store = store(ctx);
         let managing = parse_id("input.defaultManagingOrgId", &input.default_managing_org_id)?;
-        let kind = if input.import_type == Some(OrganizationImportType::Psa) {
-            "PSA"
-        } else {
-            "CSV"
+        let rows = rows(&input, max_rows(ctx))?;
+        let (import, outcomes) = match psa_config(&input)? {
+            Some(config) => {
+                crate::domain::psa_import::start(store, actor(ctx)?, managing, config, rows).await?
+            }
+            None => imports::process(store, actor(ctx)?, managing, "CSV", rows).await?,
         };
-        let (import, outcomes) = imports::process(
-            store,
-            actor(ctx)?,
-            managing,
-            kind,
-            rows(&input, max_rows(ctx))?,
-        )
-        .await?;
         Ok(OrganizationImportResult {
             import: OrganizationImport(import),
             summary: imports::summarize(&outcomes).into(),

@@ -8,13 +8,14 @@ mod loaders;
 mod mapping;
 mod organizations;
 mod packs;
+mod psa_import;
 mod reserved_names;
 mod scalars;
 mod tags;
 mod users;
 mod variables;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 pub use loaders::Loaders;
 
@@ -35,6 +36,7 @@ pub struct QueryRoot(
     mapping::MappingQuery,
     executions::ExecutionQuery,
     imports::ImportQuery,
+    psa_import::PsaQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -50,9 +52,14 @@ pub struct MutationRoot(
     mapping::MappingMutation,
     executions::ExecutionMutation,
     imports::ImportMutation,
+    psa_import::PsaMutation,
 );
 
-pub type OrghubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(psa_import::ImportSubscription);
+
+pub type OrghubSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Who sent the request: resolved once per request by the HTTP layer.
 pub enum Caller {
@@ -61,11 +68,11 @@ pub enum Caller {
     Anonymous(String),
 }
 
-pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .limit_depth(16)
     .limit_recursive_depth(32)

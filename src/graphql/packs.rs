@@ -659,13 +659,7 @@ impl PackConfig {
     /// GREEN, ORANGE or RED, with why.
     async fn health(&self, ctx: &Context<'_>) -> Result<PackConfigHealth> {
         let latest = loaders(ctx).latest_run.load_one(self.0.id).await?.flatten();
-        let h = crate::domain::health::health(&self.0, latest.as_ref());
-        Ok(PackConfigHealth {
-            status: colour(h.colour.as_str()),
-            reason: h.reason,
-            checked_at: h.checked_at.as_ref().map(rfc3339),
-            last_success_at: h.last_success_at.as_ref().map(rfc3339),
-        })
+        Ok(crate::domain::health::health(&self.0, latest.as_ref()).into())
     }
     async fn created_at(&self) -> String {
         rfc3339(&self.0.created_at)
@@ -695,6 +689,17 @@ pub struct PackConfigHealth {
     reason: Option<String>,
     checked_at: Option<String>,
     last_success_at: Option<String>,
+}
+
+impl From<crate::domain::health::Health> for PackConfigHealth {
+    fn from(h: crate::domain::health::Health) -> Self {
+        PackConfigHealth {
+            status: colour(h.colour.as_str()),
+            reason: h.reason,
+            checked_at: h.checked_at.as_ref().map(rfc3339),
+            last_success_at: h.last_success_at.as_ref().map(rfc3339),
+        }
+    }
 }
 
 /// One health check of a config.

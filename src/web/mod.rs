@@ -2,6 +2,7 @@
 //! the middleware stack.
 mod imports;
 mod oauth;
+mod subscriptions;
 use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/subscriptions", get(subscriptions::subscriptions))
         .route("/oauth/token", post(oauth::token))
         .route("/api/organizations/import/template.csv", get(imports::template))
         .route("/api/organizations/import", post(imports::upload))
@@ -73,6 +75,7 @@ async fn graphiql() -> impl IntoResponse {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
+            .subscription_endpoint("/subscriptions")
             .title("orghub GraphiQL")
             .finish(),
     )

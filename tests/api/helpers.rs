@@ -20,6 +20,8 @@ pub struct TestApp {
     pub msp_id: String,
     /// Its admin, who is also staff (the operator of the instance).
     pub admin: String,
+    /// The app's job runner (stop it gracefully, or kill it as a crash would).
+    pub runner: std::sync::Mutex<Option<orghub::jobs::Runner>>,
 }
 
 /// A database URL of its own for one test.
@@ -62,6 +64,7 @@ pub fn test_config(database_url: String) -> Config {
     ));
     config.max_page_size = 100;
     config.max_body_bytes = 256 * 1024;
+    config.job_poll_ms = 100;
     config
 }
 
@@ -70,6 +73,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(config: Config) -> TestApp {
+    start(config, true).await
+}
+
+/// Another instance on the database of an earlier one (a restart, or a second replica).
+pub async fn spawn_again(config: Config) -> TestApp {
+    start(config, false).await
+}
+
+async fn start(config: Config, fresh: bool) -> TestApp {
     let app = orghub::build(&config).await.expect("the app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -77,10 +89,20 @@ pub async fn spawn_with(config: Config) -> TestApp {
     let addr = listener.local_addr().expect("a local address");
     let router = app.router.clone();
     tokio::spawn(async move { axum::serve(listener, router).await.expect("server runs") });
-    let (msp, admin) = users::bootstrap(&app.state.store, "Acme MSP", "admin@acme.test")
-        .await
-        .unwrap_or_else(|e| panic!("bootstrap failed: {}", e.client_message()))
-        .expect("an empty database bootstraps");
+    let (msp_id, admin) = if fresh {
+        let (msp, admin) = users::bootstrap(&app.state.store, "Acme MSP", "admin@acme.test")
+            .await
+            .unwrap_or_else(|e| panic!("bootstrap failed: {}", e.client_message()))
+            .expect("an empty database bootstraps");
+        (msp.id, admin)
+    } else {
+        let admin = users::by_email(&app.state.store, "admin@acme.test")
+            .await
+            .ok()
+            .flatten()
+            .expect("the first instance's admin");
+        (admin.org_id, admin)
+    };
     let client = orghub::http_client().expect("a client");
     let token = app
         .state
@@ -88,17 +110,29 @@ pub async fn spawn_with(config: Config) -> TestApp {
         .tokens
         .mint(admin.id, &admin.username, Duration::from_secs(3600))
         .expect("a token");
+    let runner = orghub::jobs::Runner::start(
+        app.state.store.clone(),
+        orghub::jobs::RunnerSettings::from_config(&config),
+    );
     TestApp {
         addr,
         client,
         state: app.state,
         config,
-        msp_id: msp.id.to_string(),
+        msp_id: msp_id.to_string(),
         admin: token,
+        runner: std::sync::Mutex::new(Some(runner)),
     }
 }
 
 impl TestApp {
+    /// Stops the job runner at once, as a crash would: its claims stay until their leases expire.
+    pub fn kill_runner(&self) {
+        if let Some(r) = self.runner.lock().expect("the runner lock").take() {
+            r.abort();
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
