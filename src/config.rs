@@ -115,6 +115,19 @@ pub struct Config {
     #[arg(long, env = "ORGHUB_JOB_POLL_MS", default_value_t = 1000)]
     pub job_poll_ms: u64,
 
+    /// The address people and ConnectWise reach this server at, e.g. `https://orghub.example.com`:
+    /// live links and callback URLs are built on it. Default: `http://` and the bind address.
+    #[arg(long, env = "ORGHUB_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Live-link clicks and ConnectWise callbacks one trigger may take per second (per replica).
+    #[arg(long, env = "ORGHUB_TRIGGER_RATE_PER_SEC", default_value_t = 50)]
+    pub trigger_rate_per_sec: u32,
+
+    /// Live-link clicks and ConnectWise callbacks one trigger may take per minute (per replica).
+    #[arg(long, env = "ORGHUB_TRIGGER_RATE_PER_MIN", default_value_t = 1000)]
+    pub trigger_rate_per_min: u32,
+
     /// Seconds a request may run before it is answered with 408.
     #[arg(long, env = "ORGHUB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -149,6 +162,24 @@ impl Config {
             config: Config,
         }
         <Wrapper as clap::Parser>::parse_from(["orghub"]).config
+    }
+
+    /// The public base URL without a trailing slash (`--public-url`, or `http://<bind>`).
+    pub fn public_base_url(&self) -> anyhow::Result<String> {
+        match self
+            .public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            None => Ok(format!("http://{}", self.bind)),
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
+                Ok(u.trim_end_matches('/').to_owned())
+            }
+            Some(u) => {
+                anyhow::bail!("ORGHUB_PUBLIC_URL must start with https:// or http:// (got {u:?})")
+            }
+        }
     }
 
     /// The SQLite file behind `database_url`, if it names one.

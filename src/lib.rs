@@ -12,6 +12,7 @@ pub mod jobs;
 mod keys;
 pub mod psa;
 pub mod web;
+pub mod workflows;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,8 @@ pub struct HttpSettings {
     pub api_token_ttl: Duration,
     /// The most rows one import may have.
     pub import_max_rows: usize,
+    /// Where people and ConnectWise reach this server (no trailing slash).
+    pub public_url: String,
 }
 
 /// Everything a handler needs; cheap to clone.
@@ -41,6 +44,7 @@ pub struct AppState {
     pub auth: Arc<auth::Authenticator>,
     pub schema: graphql::OrghubSchema,
     pub settings: Arc<HttpSettings>,
+    pub triggers: Arc<web::triggers::TriggerState>,
 }
 
 pub struct App {
@@ -155,8 +159,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Store, auth::TokenSe
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let oidc = oidc_verifier(config)?;
     let (store, tokens) = open_store(config).await?;
+    let public_url = config.public_base_url()?;
     let state = AppState {
-        schema: graphql::build(store.clone(), config.import_max_rows),
+        schema: graphql::build(store.clone(), config.import_max_rows, public_url.clone()),
         store,
         auth: Arc::new(auth::Authenticator { tokens, oidc }),
         settings: Arc::new(HttpSettings {
@@ -164,7 +169,12 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             max_body_bytes: config.max_body_bytes,
             api_token_ttl: Duration::from_secs(config.api_token_ttl_secs),
             import_max_rows: config.import_max_rows,
+            public_url,
         }),
+        triggers: Arc::new(web::triggers::TriggerState::new(
+            config.trigger_rate_per_sec,
+            config.trigger_rate_per_min,
+        )),
     };
     Ok(App {
         router: web::router(state.clone()),

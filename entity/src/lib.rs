@@ -1,5 +1,6 @@
 //! sea-orm entities: one module per table, no logic.
 pub mod api_client;
+pub mod callback_receipt;
 pub mod foreign_object_reference;
 pub mod job;
 pub mod org_variable;
@@ -17,5 +18,7 @@ pub mod permission_audit;
 pub mod psa_company_cache;
 pub mod reserved_organization_name;
 pub mod tag;
+pub mod trigger;
 pub mod user;
 pub mod workflow_execution;
+pub mod workflow_task_log;

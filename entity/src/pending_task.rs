@@ -15,6 +15,10 @@ pub struct Model {
     pub status: String,
     pub response: Option<Json>,
     pub expires_at: DateTimeUtc,
+    /// The workflow step that asked (`menu`, `add_note`…), so the answer goes to it.
+    pub step: Option<String>,
+    /// When the workflow acted on the answer (an answer is acted on once).
+    pub handled_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -12,6 +12,8 @@ pub struct Model {
     pub status: String,
     pub message: Option<String>,
     pub input: Option<Json>,
+    /// What the run shows (the Toolbox's overview, configurations…).
+    pub output: Option<Json>,
     pub parent_execution_id: Option<Uuid>,
     pub originating_execution_id: Option<Uuid>,
     pub parent_task_execution_id: Option<Uuid>,

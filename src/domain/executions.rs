@@ -210,14 +210,36 @@ pub async fn start<C: ConnectionTrait>(
     input: Option<serde_json::Value>,
     parent: Option<&Execution>,
 ) -> AppResult<Execution> {
+    insert(conn, org_id, workflow_id, "RUNNING", input, parent).await
+}
+
+/// Queues an execution: `PENDING` until the runner takes its first step.
+pub async fn queue<C: ConnectionTrait>(
+    conn: &C,
+    org_id: Uuid,
+    workflow_id: &str,
+    input: serde_json::Value,
+) -> AppResult<Execution> {
+    insert(conn, org_id, workflow_id, "PENDING", Some(input), None).await
+}
+
+async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    org_id: Uuid,
+    workflow_id: &str,
+    status: &str,
+    input: Option<serde_json::Value>,
+    parent: Option<&Execution>,
+) -> AppResult<Execution> {
     let at = now();
     Ok(execution::ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(org_id),
         workflow_id: Set(workflow_id.to_owned()),
-        status: Set("RUNNING".into()),
+        status: Set(status.into()),
         message: Set(None),
         input: Set(input),
+        output: Set(None),
         parent_execution_id: Set(parent.map(|p| p.id)),
         originating_execution_id: Set(parent.map(|p| p.originating_execution_id.unwrap_or(p.id))),
         parent_task_execution_id: Set(None),
@@ -231,6 +253,19 @@ pub async fn start<C: ConnectionTrait>(
     .await?)
 }
 
+/// What a run asks a person.
+#[derive(Clone, Debug)]
+pub struct Question<'a> {
+    /// The workflow step the answer goes back to.
+    pub step: Option<&'a str>,
+    /// `text` (a free answer), `button` (one of `fields`: `[{value, label}]`) or `prompt`
+    /// (a form: `fields` is `[{name, label, type, required, maxLength}]`).
+    pub kind: &'a str,
+    pub label: &'a str,
+    pub fields: Option<serde_json::Value>,
+    pub ttl: Duration,
+}
+
 /// Asks a person something: the execution pauses until it is answered or expires.
 pub async fn ask<C: ConnectionTrait>(
     conn: &C,
@@ -240,16 +275,37 @@ pub async fn ask<C: ConnectionTrait>(
     fields: Option<serde_json::Value>,
     ttl: Duration,
 ) -> AppResult<PendingTask> {
+    ask_question(
+        conn,
+        execution_id,
+        &Question {
+            step: None,
+            kind,
+            label,
+            fields,
+            ttl,
+        },
+    )
+    .await
+}
+
+pub async fn ask_question<C: ConnectionTrait>(
+    conn: &C,
+    execution_id: Uuid,
+    q: &Question<'_>,
+) -> AppResult<PendingTask> {
     let at = now();
     let t = task::ActiveModel {
         id: Set(Uuid::now_v7()),
         execution_id: Set(execution_id),
-        kind: Set(kind.to_owned()),
-        label: Set(label.to_owned()),
-        fields: Set(fields),
+        kind: Set(q.kind.to_owned()),
+        label: Set(q.label.to_owned()),
+        fields: Set(q.fields.clone()),
         status: Set("pending".into()),
         response: Set(None),
-        expires_at: Set(at + ttl),
+        expires_at: Set(at + q.ttl),
+        step: Set(q.step.map(str::to_owned)),
+        handled_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -351,6 +407,7 @@ pub async fn answer(
             "This task expired; restart the run".into(),
         ));
     }
+    let values = checked_response(&t, values)?;
     let mut model: task::ActiveModel = t.clone().into();
     model.status = Set("success".into());
     model.response = Set(Some(values));
@@ -372,7 +429,16 @@ pub async fn answer(
     if still == 0 && e.status == "PAUSED" {
         set_status(&txn, e.id, "RUNNING", None).await?;
     }
+    // A built-in workflow acts on the answer in the background; the job exists exactly
+    // when the answer does.
+    let continues = crate::workflows::find(&e.workflow_id).is_some();
+    if continues {
+        crate::workflows::enqueue_step(&txn, e.id, Some(t.id)).await?;
+    }
     txn.commit().await?;
+    if continues {
+        store.jobs_wakeup.notify_one();
+    }
     Ok(json!({ "pendingTaskId": t.id, "status": "success", "workflowExecutionId": e.id }))
 }
 
@@ -445,6 +511,163 @@ pub async fn of_orgs(
         if list.len() < per_org {
             list.push(e);
         }
+    }
+    Ok(out)
+}
+
+/// An answer checked against what the task asked: a button's value must be one of its
+/// buttons; a prompt's required fields must be filled and within their `maxLength`; a text
+/// answer is `{"text": …}`. A prompt may also be dismissed with `{"cancel": true}`.
+fn checked_response(t: &PendingTask, values: serde_json::Value) -> AppResult<serde_json::Value> {
+    let Some(obj) = values.as_object() else {
+        return Err(AppError::invalid(
+            "values",
+            "INVALID_FORMAT",
+            "must be an object, e.g. {\"value\": \"refresh\"}",
+        ));
+    };
+    let specs: Vec<serde_json::Value> = t
+        .fields
+        .as_ref()
+        .and_then(|f| f.as_array())
+        .cloned()
+        .unwrap_or_default();
+    match t.kind.as_str() {
+        "button" if !specs.is_empty() => {
+            let chosen = obj.get("value").and_then(|v| v.as_str()).unwrap_or("");
+            if chosen.is_empty() {
+                return Err(AppError::invalid(
+                    "values.value",
+                    "REQUIRED_FIELD",
+                    "say which button was pressed",
+                ));
+            }
+            if !specs.iter().any(|b| b["value"].as_str() == Some(chosen)) {
+                let offered: Vec<&str> = specs.iter().filter_map(|b| b["value"].as_str()).collect();
+                return Err(AppError::invalid(
+                    "values.value",
+                    "INVALID_FORMAT",
+                    format!("must be one of {}", offered.join(", ")),
+                ));
+            }
+        }
+        "prompt" if obj.get("cancel").and_then(|c| c.as_bool()) == Some(true) => {}
+        "prompt" | "text" => {
+            let specs = if t.kind == "text" && specs.is_empty() {
+                vec![json!({ "name": "text", "required": true })]
+            } else {
+                specs
+            };
+            let mut errors = Vec::new();
+            for spec in &specs {
+                let Some(name) = spec["name"].as_str() else {
+                    continue;
+                };
+                let field = format!("values.{name}");
+                let given = obj.get(name);
+                let text = given.and_then(|v| v.as_str());
+                if given.is_some_and(|v| !v.is_null())
+                    && text.is_none()
+                    && !given.is_some_and(|v| v.is_number() || v.is_boolean())
+                {
+                    errors.push(crate::error::ValidationError::new(
+                        field,
+                        "INVALID_FORMAT",
+                        "must be text",
+                    ));
+                    continue;
+                }
+                let blank =
+                    given.is_none_or(|v| v.is_null()) || text.is_some_and(|t| t.trim().is_empty());
+                if blank && spec["required"].as_bool() == Some(true) {
+                    errors.push(crate::error::ValidationError::new(
+                        field,
+                        "REQUIRED_FIELD",
+                        "is required",
+                    ));
+                    continue;
+                }
+                if let (Some(t), Some(max)) = (text, spec["maxLength"].as_u64())
+                    && t.chars().count() as u64 > max
+                {
+                    errors.push(crate::error::ValidationError::new(
+                        field,
+                        "MAX_LENGTH_EXCEEDED",
+                        format!("must be at most {max} characters"),
+                    ));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(AppError::Invalid(errors));
+            }
+        }
+        _ => {}
+    }
+    Ok(values)
+}
+
+/// Marks waiting tasks whose time ran out as expired, and ends with `TIMEOUT` the runs left
+/// waiting for nothing. Returns how many tasks expired.
+pub async fn expire_due(store: &Store, at: DateTime<Utc>) -> AppResult<u64> {
+    let due = task::Entity::find()
+        .filter(task::Column::Status.eq("pending"))
+        .filter(task::Column::ExpiresAt.lt(at))
+        .limit(500)
+        .all(&store.db)
+        .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let txn = store.begin_write().await?;
+    let res = task::Entity::update_many()
+        .col_expr(task::Column::Status, Expr::value("expired"))
+        .col_expr(task::Column::UpdatedAt, Expr::value(now()))
+        .filter(task::Column::Id.is_in(due.iter().map(|t| t.id)))
+        .filter(task::Column::Status.eq("pending"))
+        .exec(&txn)
+        .await?;
+    let mut runs: Vec<Uuid> = due.iter().map(|t| t.execution_id).collect();
+    runs.sort();
+    runs.dedup();
+    for id in runs {
+        let waiting = task::Entity::find()
+            .filter(task::Column::ExecutionId.eq(id))
+            .filter(task::Column::Status.eq("pending"))
+            .count(&txn)
+            .await?;
+        if waiting == 0 {
+            execution::Entity::update_many()
+                .col_expr(execution::Column::Status, Expr::value("TIMEOUT"))
+                .col_expr(
+                    execution::Column::Message,
+                    Expr::value("Nobody answered in time; restart the run"),
+                )
+                .col_expr(execution::Column::UpdatedAt, Expr::value(now()))
+                .col_expr(execution::Column::ProcessedCompletionAt, Expr::value(now()))
+                .filter(execution::Column::Id.eq(id))
+                .filter(execution::Column::Status.eq("PAUSED"))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(res.rows_affected)
+}
+
+pub use entity::workflow_task_log::Model as TaskLog;
+
+/// Task logs of each execution, in order.
+pub async fn logs_of(store: &Store, ids: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<TaskLog>>> {
+    use entity::workflow_task_log as log;
+    let rows = log::Entity::find()
+        .filter(log::Column::ExecutionId.is_in(ids.iter().copied()))
+        .order_by_asc(log::Column::CreatedAt)
+        .order_by_asc(log::Column::Id)
+        .all(&store.db)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<TaskLog>> = HashMap::new();
+    for l in rows {
+        out.entry(l.execution_id).or_default().push(l);
     }
     Ok(out)
 }

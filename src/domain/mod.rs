@@ -17,6 +17,7 @@ pub mod references;
 pub mod reserved_names;
 pub mod secrets;
 pub mod tags;
+pub mod triggers;
 pub mod users;
 pub mod variables;
 
@@ -46,6 +47,18 @@ pub struct Store {
     pub http: reqwest::Client,
     /// Rung when this replica queues a job, so its runner starts at once.
     pub jobs_wakeup: Arc<tokio::sync::Notify>,
+    /// Signs trigger URLs (live links, callbacks); derived from the secret key, so every
+    /// replica signs alike and a new secret key revokes every link.
+    pub trigger_key: Arc<[u8; 32]>,
+}
+
+/// A key for one purpose from the secret key (HMAC-SHA256 as the derivation function).
+fn derive_key(secret_key: &[u8; 32], purpose: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret_key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(purpose);
+    mac.finalize().into_bytes().into()
 }
 
 impl Store {
@@ -69,6 +82,7 @@ impl Store {
             statements,
             http,
             jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
+            trigger_key: Arc::new(derive_key(secret_key, b"orghub trigger links v1")),
         }
     }
 

@@ -56,7 +56,7 @@ impl Category {
     }
 }
 
-fn is_secret(v: &Variable) -> bool {
+pub(crate) fn is_secret(v: &Variable) -> bool {
     v.category == Category::Secret.as_str()
 }
 
@@ -233,7 +233,7 @@ pub async fn list(
 
 /// Ids of the variables that make up `org`'s resolved set: its own, and for every other
 /// name the nearest ancestor's cascading one.
-async fn resolved_ids(store: &Store, org: &Org) -> AppResult<Vec<Uuid>> {
+pub(crate) async fn resolved_ids(store: &Store, org: &Org) -> AppResult<Vec<Uuid>> {
     let lineage: Vec<Uuid> = organizations::lineage(&org.path);
     let depth: HashMap<Uuid, usize> = lineage.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     let candidates = org_variable::Entity::find()

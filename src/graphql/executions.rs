@@ -246,6 +246,58 @@ impl WorkflowExecution {
     async fn updated_at(&self) -> String {
         rfc3339(&self.0.updated_at)
     }
+    /// The built-in workflow's name (ours).
+    async fn workflow_name(&self) -> Option<&'static str> {
+        crate::workflows::find(&self.0.workflow_id).map(|w| w.name)
+    }
+    /// What the run was started with (ours), e.g. `{ticketId, packConfigId}`.
+    async fn input(&self) -> Option<Json<serde_json::Value>> {
+        self.0.input.clone().map(Json)
+    }
+    /// What the run shows (ours): the Toolbox's `overview`, `configurations`, `notes`, `notice`.
+    async fn output(&self) -> Option<Json<serde_json::Value>> {
+        self.0.output.clone().map(Json)
+    }
+    /// One line per step (ours): what was called, how long it took, how it ended.
+    async fn task_logs(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowTaskLog>> {
+        Ok(executions::logs_of(store(ctx), &[self.0.id])
+            .await?
+            .remove(&self.0.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(WorkflowTaskLog)
+            .collect())
+    }
+}
+
+/// A step of a run (ours). Secrets never appear in `action` or `message`.
+pub struct WorkflowTaskLog(pub executions::TaskLog);
+
+#[Object]
+impl WorkflowTaskLog {
+    async fn id(&self) -> ID {
+        id_of(self.0.id)
+    }
+    async fn step(&self) -> &str {
+        &self.0.step
+    }
+    /// What was called, e.g. `GET service/tickets/1001`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    /// `succeeded` or `failed`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn duration_ms(&self) -> i64 {
+        self.0.duration_ms
+    }
+    async fn message(&self) -> Option<&str> {
+        self.0.message.as_deref()
+    }
+    async fn created_at(&self) -> String {
+        rfc3339(&self.0.created_at)
+    }
 }
 
 pub struct PendingTask(pub TaskRow);

@@ -12,6 +12,7 @@ mod psa_import;
 mod reserved_names;
 mod scalars;
 mod tags;
+pub mod triggers;
 mod users;
 mod variables;
 
@@ -37,6 +38,7 @@ pub struct QueryRoot(
     executions::ExecutionQuery,
     imports::ImportQuery,
     psa_import::PsaQuery,
+    triggers::TriggerQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +55,7 @@ pub struct MutationRoot(
     executions::ExecutionMutation,
     imports::ImportMutation,
     psa_import::PsaMutation,
+    triggers::TriggerMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -78,10 +81,11 @@ pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     .limit_recursive_depth(32)
 }
 
-pub fn build(store: Store, import_max_rows: usize) -> OrghubSchema {
+pub fn build(store: Store, import_max_rows: usize, public_url: String) -> OrghubSchema {
     builder()
         .data(store)
         .data(imports::ImportLimit(import_max_rows))
+        .data(triggers::PublicUrl(public_url))
         .finish()
 }
 
@@ -107,6 +111,6 @@ fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
     ctx.data_unchecked::<Loaders>()
 }
 
-fn rfc3339(t: &chrono::DateTime<chrono::Utc>) -> String {
+pub fn rfc3339(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

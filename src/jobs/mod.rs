@@ -191,6 +191,7 @@ async fn settle(
 async fn dispatch(store: &Store, job: &Job, ctx: &JobContext) -> AppResult<Outcome> {
     match job.kind.as_str() {
         psa_import::JOB_KIND => psa_import::run(store, &job.payload, ctx).await,
+        crate::workflows::JOB_KIND => crate::workflows::run(store, &job.payload, ctx).await,
         other => Err(AppError::internal(anyhow::anyhow!(
             "no handler for jobs of kind {other}"
         ))),
@@ -200,8 +201,12 @@ async fn dispatch(store: &Store, job: &Job, ctx: &JobContext) -> AppResult<Outco
 /// Called once when a job has failed for good, so its owner can say so (an import is
 /// marked FAILED with the reason).
 async fn on_failed(store: &Store, job: &Job, reason: &str) -> AppResult<()> {
-    if job.kind == psa_import::JOB_KIND {
-        psa_import::job_failed(store, &job.payload, reason).await?;
+    match job.kind.as_str() {
+        psa_import::JOB_KIND => psa_import::job_failed(store, &job.payload, reason).await?,
+        crate::workflows::JOB_KIND => {
+            crate::workflows::job_failed(store, &job.payload, reason).await?
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod imports;
 mod oauth;
 mod subscriptions;
+pub mod triggers;
 use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
@@ -34,6 +35,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/organizations/import/template.csv", get(imports::template))
         .route("/api/organizations/import", post(imports::upload))
         .route("/api/organization-imports/{id}/log.csv", get(imports::log))
+        .route(
+            "/webhooks/custom/trigger/{trigger_id}/{org_id}",
+            get(triggers::live_link).post(triggers::callback),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)

@@ -81,12 +81,14 @@ pub async fn spawn_again(config: Config) -> TestApp {
     start(config, false).await
 }
 
-async fn start(config: Config, fresh: bool) -> TestApp {
-    let app = orghub::build(&config).await.expect("the app builds");
+async fn start(mut config: Config, fresh: bool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a port");
     let addr = listener.local_addr().expect("a local address");
+    // Links and callback URLs point at this instance.
+    config.public_url = Some(format!("http://{addr}"));
+    let app = orghub::build(&config).await.expect("the app builds");
     let router = app.router.clone();
     tokio::spawn(async move { axum::serve(listener, router).await.expect("server runs") });
     let (msp_id, admin) = if fresh {

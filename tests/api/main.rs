@@ -20,6 +20,7 @@ mod reserved_names;
 mod schema;
 mod statements;
 mod tags;
+mod toolbox;
 mod tree;
 mod users;
 mod variables;
