@@ -2,6 +2,8 @@
 //! The defaults run out of the box on a SQLite file in the working directory.
 use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr};
 
+use chrono::NaiveTime;
+
 /// A value that must never be printed (keys, secrets).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -128,6 +130,17 @@ pub struct Config {
     #[arg(long, env = "ORGHUB_TRIGGER_RATE_PER_MIN", default_value_t = 1000)]
     pub trigger_rate_per_min: u32,
 
+    /// UTC time of day (`HH:MM`) at which the nightly retention job runs: it deletes each
+    /// organization's workflow executions older than its `resultsRetentionDays` and purges
+    /// organizations deleted more than 30 days before. Pick a quiet hour.
+    #[arg(
+        long,
+        env = "ORGHUB_RETENTION_AT",
+        default_value = "03:00",
+        value_parser = parse_time_of_day
+    )]
+    pub retention_at: NaiveTime,
+
     /// Seconds a request may run before it is answered with 408.
     #[arg(long, env = "ORGHUB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -193,5 +206,40 @@ impl Config {
             return None;
         }
         Some(PathBuf::from(path))
+    }
+}
+
+/// `HH:MM` (24-hour clock) as a time of day; a bad value stops the server at start with
+/// this message rather than leaving the nightly job unscheduled.
+pub fn parse_time_of_day(raw: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(raw.trim(), "%H:%M")
+        .map_err(|_| format!("`{raw}` is not a time of day as HH:MM (24-hour, UTC), e.g. 03:00"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_of_day() {
+        assert_eq!(
+            parse_time_of_day("03:00"),
+            Ok(NaiveTime::from_hms_opt(3, 0, 0).unwrap())
+        );
+        assert_eq!(
+            parse_time_of_day(" 23:59 "),
+            Ok(NaiveTime::from_hms_opt(23, 59, 0).unwrap())
+        );
+        for bad in ["", "3", "24:00", "12:60", "03:00:00", "3am", "-1:00"] {
+            assert!(parse_time_of_day(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_default_retention_time_is_three_in_the_morning() {
+        assert_eq!(
+            Config::defaults().retention_at,
+            NaiveTime::from_hms_opt(3, 0, 0).unwrap()
+        );
     }
 }

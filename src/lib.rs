@@ -219,33 +219,33 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         app.state.store.clone(),
         jobs::RunnerSettings::from_config(&config),
     );
-    let purger = app.state.store.clone();
-    let purge_task = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match domain::organizations::purge_deleted(&purger).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(purged = n, "purged organizations deleted over 30 days ago")
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e.client_message(), "purge of deleted organizations failed")
-                }
-            }
-        }
-    });
+    let maintenance = tokio::spawn(maintenance(app.state.store.clone(), config.retention_at));
 
     tracing::info!(%addr, "orghub listening; GraphQL at /graphql");
     axum::serve(listener, app.router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    purge_task.abort();
+    maintenance.abort();
     // Jobs stop between steps and are handed back for another replica (or the next start).
     runner.shutdown(Duration::from_secs(10)).await;
     app.state.store.db.clone().close().await.ok();
     tracing::info!("orghub stopped");
     Ok(())
+}
+
+/// Every minute, queues the nightly retention job once its time of day has come. Every
+/// replica ticks; the job's unique key makes one job per day, and the runner's lease makes
+/// one replica run it. A failed tick is only logged: the next one tries again.
+async fn maintenance(store: Store, retention_at: chrono::NaiveTime) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = domain::retention::schedule(&store, chrono::Utc::now(), retention_at).await
+        {
+            tracing::warn!(error = %e.client_message(), "scheduling the retention job failed");
+        }
+    }
 }
 
 async fn shutdown_signal() {

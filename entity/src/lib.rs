@@ -17,6 +17,7 @@ pub mod pending_task;
 pub mod permission_audit;
 pub mod psa_company_cache;
 pub mod reserved_organization_name;
+pub mod retention_run;
 pub mod tag;
 pub mod trigger;
 pub mod user;

@@ -11,6 +11,7 @@ mod m20261123_000007_executions;
 mod m20261123_000008_imports;
 mod m20261123_000009_jobs;
 mod m20261123_000010_workflows;
+mod m20261123_000011_retention_runs;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_imports::Migration),
             Box::new(m20261123_000009_jobs::Migration),
             Box::new(m20261123_000010_workflows::Migration),
+            Box::new(m20261123_000011_retention_runs::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ pub mod packs;
 pub mod psa_import;
 pub mod references;
 pub mod reserved_names;
+pub mod retention;
 pub mod secrets;
 pub mod tags;
 pub mod triggers;

@@ -2,7 +2,7 @@
 //! creating, changing, deleting and restoring organizations.
 use std::collections::{HashMap, HashSet};
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use entity::{organization, organization_tag, tag, user};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
@@ -1654,14 +1654,35 @@ pub async fn restore(store: &Store, actor: &Actor, id: Uuid) -> AppResult<Org> {
         .ok_or(AppError::Forbidden)
 }
 
-/// Removes for good the organizations deleted more than 30 days ago.
-pub async fn purge_deleted(store: &Store) -> AppResult<u64> {
-    let cutoff = now() - Duration::days(RESTORE_WINDOW_DAYS);
-    let res = organization::Entity::delete_many()
+/// Removes for good the organizations deleted more than `RESTORE_WINDOW_DAYS` before `as_of`
+/// (the retention job passes the night's instant, so a rerun judges the same way), with
+/// everything that hangs off them by cascade. Returns the purged ids.
+///
+/// One statement per org, deepest first: each delete stays short, and a child is counted
+/// as purged by its own delete rather than vanishing by cascade under its parent's.
+pub async fn purge_deleted(store: &Store, as_of: DateTime<Utc>) -> AppResult<Vec<Uuid>> {
+    let cutoff = as_of - Duration::days(RESTORE_WINDOW_DAYS);
+    let candidates: Vec<Uuid> = organization::Entity::find()
+        .select_only()
+        .column(organization::Column::Id)
         .filter(organization::Column::DeletedAt.lt(cutoff))
-        .exec(&store.db)
+        .order_by_desc(organization::Column::Path)
+        .into_tuple()
+        .all(&store.db)
         .await?;
-    Ok(res.rows_affected)
+    let mut purged = Vec::with_capacity(candidates.len());
+    for id in candidates {
+        let res = organization::Entity::delete_many()
+            .filter(organization::Column::Id.eq(id))
+            // Checked again: it may have been restored or purged since the select.
+            .filter(organization::Column::DeletedAt.lt(cutoff))
+            .exec(&store.db)
+            .await?;
+        if res.rows_affected == 1 {
+            purged.push(id);
+        }
+    }
+    Ok(purged)
 }
 
 /// A new top-level organization (an MSP): its own tree.

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::domain::{Store, now, psa_import};
+use crate::domain::{Store, now, psa_import, retention};
 use crate::error::{AppError, AppResult};
 
 pub use job::Model as Job;
@@ -192,6 +192,7 @@ async fn dispatch(store: &Store, job: &Job, ctx: &JobContext) -> AppResult<Outco
     match job.kind.as_str() {
         psa_import::JOB_KIND => psa_import::run(store, &job.payload, ctx).await,
         crate::workflows::JOB_KIND => crate::workflows::run(store, &job.payload, ctx).await,
+        retention::JOB_KIND => retention::run(store, &job.payload, ctx).await,
         other => Err(AppError::internal(anyhow::anyhow!(
             "no handler for jobs of kind {other}"
         ))),

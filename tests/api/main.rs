@@ -17,6 +17,7 @@ mod packs;
 mod psa_import;
 mod queries;
 mod reserved_names;
+mod retention;
 mod schema;
 mod statements;
 mod tags;
