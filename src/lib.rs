@@ -233,7 +233,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every minute, queues the nightly retention job once its time of day has come. Every
+/// Every minute: expires unanswered pending tasks, and queues the nightly retention job
+/// once its time of day has come. Every
 /// replica ticks; the job's unique key makes one job per day, and the runner's lease makes
 /// one replica run it. A failed tick is only logged: the next one tries again.
 async fn maintenance(store: Store, retention_at: chrono::NaiveTime) {
@@ -244,6 +245,12 @@ async fn maintenance(store: Store, retention_at: chrono::NaiveTime) {
         if let Err(e) = domain::retention::schedule(&store, chrono::Utc::now(), retention_at).await
         {
             tracing::warn!(error = %e.client_message(), "scheduling the retention job failed");
+        }
+        // Questions nobody answered in time end their runs (TIMEOUT).
+        match domain::executions::expire_due(&store, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "pending tasks expired"),
+            Err(e) => tracing::warn!(error = %e.client_message(), "expiring pending tasks failed"),
         }
     }
 }

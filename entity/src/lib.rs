@@ -18,6 +18,7 @@ pub mod permission_audit;
 pub mod psa_company_cache;
 pub mod reserved_organization_name;
 pub mod retention_run;
+pub mod session;
 pub mod tag;
 pub mod trigger;
 pub mod user;

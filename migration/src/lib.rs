@@ -12,6 +12,7 @@ mod m20261123_000008_imports;
 mod m20261123_000009_jobs;
 mod m20261123_000010_workflows;
 mod m20261123_000011_retention_runs;
+mod m20261123_000012_sessions;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_jobs::Migration),
             Box::new(m20261123_000010_workflows::Migration),
             Box::new(m20261123_000011_retention_runs::Migration),
+            Box::new(m20261123_000012_sessions::Migration),
         ]
     }
 }

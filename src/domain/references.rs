@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use entity::foreign_object_reference as reference;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -291,17 +291,4 @@ pub async fn of_configs(store: &Store, ids: &[Uuid]) -> AppResult<HashMap<Uuid, 
         }
     }
     Ok(out)
-}
-
-/// Unlinks references from executions being removed (retention); kept for the record.
-pub async fn detach_executions(store: &Store, ids: &[Uuid]) -> AppResult<()> {
-    reference::Entity::update_many()
-        .col_expr(
-            reference::Column::WorkflowExecutionId,
-            Expr::value(Option::<Uuid>::None),
-        )
-        .filter(reference::Column::WorkflowExecutionId.is_in(ids.iter().copied()))
-        .exec(&store.db)
-        .await?;
-    Ok(())
 }

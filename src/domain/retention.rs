@@ -246,6 +246,12 @@ async fn remove_expired(
         return Ok(());
     }
     report.purged_organizations = organizations::purge_deleted(store, as_of).await?;
+    // Replays are refused by message id; ConnectWise retries within minutes, so a week of
+    // receipts is plenty.
+    entity::callback_receipt::Entity::delete_many()
+        .filter(entity::callback_receipt::Column::ReceivedAt.lt(as_of - Duration::days(7)))
+        .exec(&store.db)
+        .await?;
     Ok(())
 }
 
