@@ -45,6 +45,10 @@ pub struct AppState {
     pub schema: graphql::OrghubSchema,
     pub settings: Arc<HttpSettings>,
     pub triggers: Arc<web::triggers::TriggerState>,
+    /// Sign-ins of ConnectWise members to pods (cached, throttled).
+    pub pods: Arc<domain::pods::MemberVerifier>,
+    /// Becomes true when the server shuts down: long-lived streams end.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 pub struct App {
@@ -171,6 +175,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             import_max_rows: config.import_max_rows,
             public_url,
         }),
+        pods: Arc::new(domain::pods::MemberVerifier::default()),
+        closing: Arc::new(tokio::sync::watch::channel(false).0),
         triggers: Arc::new(web::triggers::TriggerState::new(
             config.trigger_rate_per_sec,
             config.trigger_rate_per_min,
@@ -222,8 +228,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let maintenance = tokio::spawn(maintenance(app.state.store.clone(), config.retention_at));
 
     tracing::info!(%addr, "orghub listening; GraphQL at /graphql");
+    let closing = app.state.closing.clone();
     axum::serve(listener, app.router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Pods' event streams end, so their connections close.
+            closing.send_replace(true);
+        })
         .await?;
     maintenance.abort();
     // Jobs stop between steps and are handed back for another replica (or the next start).

@@ -536,13 +536,23 @@ impl CwClient {
     /// API keys. The caller compares the answer's `identifier` with the member it was told.
     pub async fn my_member_info(
         &self,
+        member_id: &str,
         member_hash: &str,
         member_context: &str,
     ) -> Result<Value, CwError> {
         let url = format!("{}/system/myMembers/info", self.api_base().await?);
+        // Cookie values from the browser: nothing that could end the header or add a cookie.
+        let clean = |s: &str| -> String {
+            s.chars()
+                .filter(|c| c.is_ascii_graphic() && *c != ';' && *c != ',')
+                .collect()
+        };
         let cookie = format!(
-            "companyName={}; memberHash={member_hash}; memberContext={member_context}",
-            self.creds.company_id
+            "companyName={}; memberId={}; memberHash={}; memberContext={}",
+            clean(&self.creds.company_id),
+            clean(member_id),
+            clean(member_hash),
+            clean(member_context)
         );
         let req = self
             .http

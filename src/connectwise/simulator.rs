@@ -673,6 +673,61 @@ fn member_info(sim: &Sim, headers: &HeaderMap) -> Response {
     }
 }
 
+/// A ConnectWise ticket screen (for browser tests and the demo): it frames the pod given
+/// as `?pod=<url>` and answers its hosted-API messages as ConnectWise does, for the member
+/// `?member=` (default `jdoe`, signed in now). `?hash=` replaces the member hash (a forged
+/// session). Every message from the pod is listed in `#log`.
+async fn ticket_screen(
+    State(sim): State<Sim>,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(pod) = q.get("pod").filter(|p| p.starts_with("http")) else {
+        return (StatusCode::BAD_REQUEST, "?pod=<the pod URL> is required").into_response();
+    };
+    let member = q.get("member").cloned().unwrap_or_else(|| "jdoe".into());
+    let hash = format!("h{}", uuid::Uuid::now_v7().simple());
+    let context = format!("c{}", uuid::Uuid::now_v7().simple());
+    sim.members
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert((hash.clone(), context.clone()), member.clone());
+    let site = sim.base.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let auth = json!({
+        "site": site, "companyid": sim.creds.company_id, "memberid": member,
+        "memberHash": q.get("hash").cloned().unwrap_or(hash), "memberContext": context,
+        "memberEmail": format!("{member}@msp.example"),
+    });
+    let boot = json!({ "pod": pod, "auth": auth })
+        .to_string()
+        .replace("</", "<\\/");
+    let html = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Service Ticket #{id}</title>
+<style>body{{font:13px sans-serif;margin:0;background:#f4f5f7}} .bar{{background:#003764;color:#fff;padding:8px 12px}} .pod{{margin:12px;background:#fff;border:1px solid #ccd}} iframe{{border:0;width:420px;height:520px;display:block}}</style></head>
+<body><div class="bar">ConnectWise PSA (simulated) · Service Ticket #{id}</div>
+<div class="pod"><iframe id="pod" title="orghub pod"></iframe></div><pre id="log"></pre>
+<script>
+var BOOT = {boot};
+var frame = document.getElementById("pod");
+var podOrigin = new URL(BOOT.pod).origin;
+var log = [];
+function reply(o) {{ frame.contentWindow.postMessage(JSON.stringify(o), podOrigin); }}
+window.addEventListener("message", function (ev) {{
+  if (ev.origin !== podOrigin) return;
+  var m; try {{ m = JSON.parse(ev.data); }} catch (e) {{ return; }}
+  log.push(m); document.getElementById("log").textContent = JSON.stringify(log);
+  if (m.message === "ready") reply({{ MessageFrameID: "frame-1" }});
+  else if (m.hosted_request === "getMemberAuthentication") {{
+    reply({{ response: "getmemberauthentication", data: BOOT.auth, frameID: m.frameID }});
+    setTimeout(function () {{ reply({{ event: "onLoad", _id: "evt-1", frameID: m.frameID }}); }}, 200);
+  }}
+}});
+frame.src = BOOT.pod;
+</script></body></html>"#
+    );
+    axum::response::Html(html).into_response()
+}
+
 impl Simulator {
     /// Starts a simulator with `companies` seeded companies on a loopback port.
     pub async fn start(
@@ -691,6 +746,7 @@ impl Simulator {
         };
         let router = Router::new()
             .route("/login/companyinfo/{company}", get(company_info))
+            .route("/cw/ticket/{id}", get(ticket_screen))
             .route(
                 &format!("/{CODEBASE}apis/3.0/{{*rest}}"),
                 get(list)

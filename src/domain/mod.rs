@@ -12,6 +12,7 @@ pub mod names;
 pub mod organizations;
 pub mod pack_configs;
 pub mod packs;
+pub mod pods;
 pub mod psa_import;
 pub mod references;
 pub mod reserved_names;

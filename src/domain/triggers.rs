@@ -265,13 +265,34 @@ async fn lock_ticket<C: ConnectionTrait>(
 /// Starts a Toolbox run for a ticket, linked to it by a `cw_ticket` reference, unless one
 /// started within `DEDUPE_SECS` (double clicks, a callback and a click together).
 pub async fn fire(store: &Store, t: &Trigger, ticket_id: i64, source: &str) -> AppResult<Fired> {
+    start_toolbox(
+        store,
+        t.org_id,
+        t.pack_config_id,
+        Some(t.id),
+        ticket_id,
+        source,
+    )
+    .await
+}
+
+/// Starts a Toolbox run for a ticket on behalf of `org_id` with a config, as `fire` does
+/// (the pod's restart uses it without a trigger).
+pub async fn start_toolbox(
+    store: &Store,
+    org_id: Uuid,
+    pack_config_id: Uuid,
+    trigger_id: Option<Uuid>,
+    ticket_id: i64,
+    source: &str,
+) -> AppResult<Fired> {
     let txn = store.begin_write().await?;
-    lock_ticket(&txn, t.pack_config_id, ticket_id).await?;
+    lock_ticket(&txn, pack_config_id, ticket_id).await?;
     let since = now() - chrono::Duration::seconds(DEDUPE_SECS);
     let recent = reference::Entity::find()
         .filter(reference::Column::Identifier.eq(toolbox::TICKET_REFERENCE))
         .filter(reference::Column::ReferenceId.eq(ticket_id.to_string()))
-        .filter(reference::Column::PackConfigId.eq(t.pack_config_id))
+        .filter(reference::Column::PackConfigId.eq(pack_config_id))
         .filter(reference::Column::WorkflowExecutionId.is_not_null())
         .filter(reference::Column::CreatedAt.gte(since))
         .order_by_desc(reference::Column::CreatedAt)
@@ -288,13 +309,13 @@ pub async fn fire(store: &Store, t: &Trigger, ticket_id: i64, source: &str) -> A
     }
     let exec = executions::queue(
         &txn,
-        t.org_id,
+        org_id,
         toolbox::ID,
         json!({
             "ticketId": ticket_id,
-            "packConfigId": t.pack_config_id,
-            "orgId": t.org_id,
-            "triggerId": t.id,
+            "packConfigId": pack_config_id,
+            "orgId": org_id,
+            "triggerId": trigger_id,
             "source": source,
         }),
     )
@@ -302,10 +323,10 @@ pub async fn fire(store: &Store, t: &Trigger, ticket_id: i64, source: &str) -> A
     let at = now();
     reference::ActiveModel {
         id: Set(Uuid::now_v7()),
-        org_id: Set(t.org_id),
+        org_id: Set(org_id),
         identifier: Set(toolbox::TICKET_REFERENCE.to_owned()),
         reference_id: Set(ticket_id.to_string()),
-        pack_config_id: Set(Some(t.pack_config_id)),
+        pack_config_id: Set(Some(pack_config_id)),
         workflow_execution_id: Set(Some(exec.id)),
         action_id: Set(None),
         created_at: Set(at),

@@ -1,7 +1,9 @@
 //! HTTP routes: GraphQL (and GraphiQL), the OAuth token endpoint, health and readiness;
 //! the middleware stack.
+pub mod embed;
 mod imports;
 mod oauth;
+pub mod session_store;
 mod subscriptions;
 pub mod triggers;
 use std::time::Duration;
@@ -28,7 +30,33 @@ use crate::graphql::{Caller, Loaders};
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
     let body_limit = state.settings.max_body_bytes;
+    let pods = Router::new()
+        .route(
+            "/organizations/{org_id}/integrations/embed/ticket/{ticket}",
+            get(embed::page),
+        )
+        .route("/api/embed/session", post(embed::sign_in))
+        .route("/api/embed/logout", post(embed::logout))
+        .route(
+            "/api/embed/organizations/{org_id}/tickets/{ticket}",
+            get(embed::state),
+        )
+        .route(
+            "/api/embed/organizations/{org_id}/tickets/{ticket}/events",
+            get(embed::events),
+        )
+        .route(
+            "/api/embed/organizations/{org_id}/tickets/{ticket}/restart",
+            post(embed::restart),
+        )
+        .route(
+            "/api/embed/organizations/{org_id}/tasks/{task}",
+            post(embed::answer),
+        )
+        .layer(embed::session_layer(&state.store))
+        .layer(axum::middleware::map_response(embed::partitioned));
     Router::new()
+        .merge(pods)
         .route("/graphql", get(graphiql).post(graphql))
         .route("/subscriptions", get(subscriptions::subscriptions))
         .route("/oauth/token", post(oauth::token))

@@ -326,14 +326,14 @@ async fn member_sessions_of_the_hosted_api() {
         .unwrap();
     let cw = client(&sim);
     let (hash, context) = sim.sign_in_member("jdoe");
-    let me = cw.my_member_info(&hash, &context).await.unwrap();
+    let me = cw.my_member_info("jdoe", &hash, &context).await.unwrap();
     assert_eq!(me["identifier"], "jdoe");
     assert!(matches!(
-        cw.my_member_info(&hash, "forged").await,
+        cw.my_member_info("jdoe", &hash, "forged").await,
         Err(CwError::Unauthorized(_))
     ));
     assert!(matches!(
-        cw.my_member_info("forged", &context).await,
+        cw.my_member_info("jdoe", "forged", &context).await,
         Err(CwError::Unauthorized(_))
     ));
 }

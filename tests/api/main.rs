@@ -14,6 +14,7 @@ mod mapping;
 mod oidc;
 mod organizations;
 mod packs;
+mod pods;
 mod psa_import;
 mod queries;
 mod reserved_names;

@@ -17,16 +17,16 @@ const RUN: &str = "query($id: ID) { workflowExecution(where: {id: $id}) { id sta
 const SUBMIT: &str =
     "mutation($t: ID!, $v: JSON!) { submitPendingTaskResponse(pendingTaskId: $t, values: $v) }";
 
-struct Setup {
-    app: TestApp,
-    sim: Simulator,
-    config: String,
-    client_org: String,
+pub struct Setup {
+    pub app: TestApp,
+    pub sim: Simulator,
+    pub config: String,
+    pub client_org: String,
 }
 
 /// The MSP with a ConnectWise config on the simulator; companies `mapped` (ids) mapped to
 /// new client orgs, the first one named "Client A" with a tag and two variables.
-async fn setup_on(app: TestApp, mapped: &[i64]) -> Setup {
+pub async fn setup_on(app: TestApp, mapped: &[i64]) -> Setup {
     let sim = Simulator::start(30, SimCredentials::default())
         .await
         .expect("the simulator");
@@ -104,11 +104,11 @@ async fn setup_on(app: TestApp, mapped: &[i64]) -> Setup {
     }
 }
 
-async fn setup(mapped: &[i64]) -> Setup {
+pub async fn setup(mapped: &[i64]) -> Setup {
     setup_on(spawn_app().await, mapped).await
 }
 
-async fn live_link(s: &Setup, org: &str) -> String {
+pub async fn live_link(s: &Setup, org: &str) -> String {
     s.app
         .ok(
             &s.app.admin,
@@ -122,7 +122,7 @@ async fn live_link(s: &Setup, org: &str) -> String {
 }
 
 /// GETs a link (as a browser would); returns status, body and the execution id on the page.
-async fn click(app: &TestApp, url: &str) -> (u16, String, Option<String>) {
+pub async fn click(app: &TestApp, url: &str) -> (u16, String, Option<String>) {
     let res = app.client.get(url).send().await.expect("an answer");
     let status = res.status().as_u16();
     let body = res.text().await.unwrap_or_default();
@@ -175,7 +175,7 @@ async fn press(app: &TestApp, id: &str, value: &str) -> Value {
     .await
 }
 
-fn cw(sim: &Simulator) -> CwClient {
+pub fn cw(sim: &Simulator) -> CwClient {
     let c = &sim.credentials;
     CwClient::new(
         orghub::http_client().unwrap(),
