@@ -263,6 +263,13 @@ async fn maintenance(store: Store, retention_at: chrono::NaiveTime) {
             Ok(n) => tracing::info!(expired = n, "pending tasks expired"),
             Err(e) => tracing::warn!(error = %e.client_message(), "expiring pending tasks failed"),
         }
+        // Pod sessions nobody used for their idle period.
+        if let Err(e) = web::session_store::DbSessionStore::new(store.db.clone())
+            .purge_expired()
+            .await
+        {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
     }
 }
 

@@ -676,7 +676,7 @@ fn member_info(sim: &Sim, headers: &HeaderMap) -> Response {
 /// A ConnectWise ticket screen (for browser tests and the demo): it frames the pod given
 /// as `?pod=<url>` and answers its hosted-API messages as ConnectWise does, for the member
 /// `?member=` (default `jdoe`, signed in now). `?hash=` replaces the member hash (a forged
-/// session). Every message from the pod is listed in `#log`.
+/// session); `?silent=1` answers nothing. Every message from the pod is listed in `#log`.
 async fn ticket_screen(
     State(sim): State<Sim>,
     Path(id): Path<i64>,
@@ -698,7 +698,7 @@ async fn ticket_screen(
         "memberHash": q.get("hash").cloned().unwrap_or(hash), "memberContext": context,
         "memberEmail": format!("{member}@msp.example"),
     });
-    let boot = json!({ "pod": pod, "auth": auth })
+    let boot = json!({ "pod": pod, "auth": auth, "silent": q.contains_key("silent") })
         .to_string()
         .replace("</", "<\\/");
     let html = format!(
@@ -716,6 +716,7 @@ window.addEventListener("message", function (ev) {{
   if (ev.origin !== podOrigin) return;
   var m; try {{ m = JSON.parse(ev.data); }} catch (e) {{ return; }}
   log.push(m); document.getElementById("log").textContent = JSON.stringify(log);
+  if (BOOT.silent) return;
   if (m.message === "ready") reply({{ MessageFrameID: "frame-1" }});
   else if (m.hosted_request === "getMemberAuthentication") {{
     reply({{ response: "getmemberauthentication", data: BOOT.auth, frameID: m.frameID }});

@@ -40,6 +40,12 @@ use crate::error::AppError;
 
 pub const COOKIE: &str = "orghub_pod";
 const SESSION_KEY: &str = "pod";
+/// A pod session ends after this long unused.
+const SESSION_IDLE: tower_sessions::cookie::time::Duration =
+    tower_sessions::cookie::time::Duration::minutes(30);
+/// Token-borne use renews the session once it is this old.
+const RENEW_AFTER: tower_sessions::cookie::time::Duration =
+    tower_sessions::cookie::time::Duration::minutes(5);
 /// Lifetime of the in-memory token; every API answer hands out a fresh one.
 const TOKEN_SECS: i64 = 15 * 60;
 const PAGE: &str = include_str!("pod.html");
@@ -52,9 +58,7 @@ pub fn session_layer(store: &Store) -> SessionManagerLayer<DbSessionStore> {
         .with_secure(true)
         .with_same_site(tower_sessions::cookie::SameSite::None)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::minutes(30),
-        ))
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE))
 }
 
 /// tower-sessions cannot mark a cookie `Partitioned`; this adds it (and `Secure`,
@@ -340,10 +344,22 @@ async fn pod_of(
             };
             let store = DbSessionStore::new(app.store.db.clone());
             match store.load(&id).await {
-                Ok(Some(record)) => record
-                    .data
-                    .get(SESSION_KEY)
-                    .and_then(|v| serde_json::from_value(v.clone()).ok()),
+                Ok(Some(mut record)) => {
+                    let pod = record
+                        .data
+                        .get(SESSION_KEY)
+                        .and_then(|v| serde_json::from_value(v.clone()).ok());
+                    // Renewed while used: the token path never touches the cookie session.
+                    let renewed =
+                        tower_sessions::cookie::time::OffsetDateTime::now_utc() + SESSION_IDLE;
+                    if pod.is_some() && record.expiry_date + RENEW_AFTER < renewed {
+                        record.expiry_date = renewed;
+                        if let Err(e) = store.save(&record).await {
+                            tracing::warn!(error = %e, "renewing a pod session failed");
+                        }
+                    }
+                    pod
+                }
                 Ok(None) => None,
                 Err(e) => {
                     return Err(from_app(AppError::internal(anyhow::anyhow!("{e}")), None));
@@ -359,7 +375,14 @@ async fn pod_of(
                     None,
                 ));
             }
-            session.get::<PodSession>(SESSION_KEY).await.ok().flatten()
+            let pod = session.get::<PodSession>(SESSION_KEY).await.ok().flatten();
+            if pod.is_some() {
+                // A change renews the session (and its cookie) for another idle period.
+                let _ = session
+                    .insert("seenAt", chrono::Utc::now().timestamp() / 60)
+                    .await;
+            }
+            pod
         }
     };
     let Some(pod) = pod else {
