@@ -263,6 +263,10 @@ async fn maintenance(store: Store, retention_at: chrono::NaiveTime) {
             Ok(n) => tracing::info!(expired = n, "pending tasks expired"),
             Err(e) => tracing::warn!(error = %e.client_message(), "expiring pending tasks failed"),
         }
+        // Offboarding schedules whose time has come.
+        if let Err(e) = domain::triggers::schedule_due(&store, chrono::Utc::now()).await {
+            tracing::warn!(error = %e.client_message(), "firing schedules failed");
+        }
         // Pod sessions nobody used for their idle period.
         if let Err(e) = web::session_store::DbSessionStore::new(store.db.clone())
             .purge_expired()

@@ -13,6 +13,7 @@ mod m20261123_000009_jobs;
 mod m20261123_000010_workflows;
 mod m20261123_000011_retention_runs;
 mod m20261123_000012_sessions;
+mod m20261123_000013_trigger_schedules;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_workflows::Migration),
             Box::new(m20261123_000011_retention_runs::Migration),
             Box::new(m20261123_000012_sessions::Migration),
+            Box::new(m20261123_000013_trigger_schedules::Migration),
         ]
     }
 }

@@ -52,6 +52,10 @@ pub struct Faults {
     pub reject_credentials: bool,
     /// Requests to the companies list are refused as forbidden (a role without rights).
     pub forbid_companies: bool,
+    /// Changes to configurations are refused as forbidden.
+    pub forbid_configuration_updates: bool,
+    /// Changes to these configurations fail with 500, every time.
+    pub failing_configurations: Vec<i64>,
 }
 
 #[derive(Default)]
@@ -514,6 +518,23 @@ async fn patch_item(
             "PATCH needs an object id",
         );
     };
+    if collection == "company/configurations" {
+        let f = sim.faults.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if f.forbid_configuration_updates {
+            return cw_error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "You do not have access to change configurations",
+            );
+        }
+        if f.failing_configurations.contains(&id) {
+            return cw_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UnexpectedError",
+                "An unexpected error occurred",
+            );
+        }
+    }
     let mut data = sim.data.lock().unwrap_or_else(|e| e.into_inner());
     let Some(item) = data
         .collections

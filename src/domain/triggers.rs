@@ -113,6 +113,10 @@ async fn get_or_create<C: ConnectionTrait>(
         workflow_id: Set(toolbox::ID.to_owned()),
         is_enabled: Set(true),
         cw_callback_id: Set(None),
+        cron: Set(None),
+        next_run_at: Set(None),
+        inputs: Set(None),
+        secret_hash: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -417,4 +421,244 @@ pub async fn config_of(store: &Store, t: &Trigger) -> AppResult<Option<PackConfi
     Ok(pack_configs::by_ids(store, &[t.pack_config_id])
         .await?
         .remove(&t.pack_config_id))
+}
+
+pub const OFFBOARDING_WEBHOOK: &str = "offboarding_webhook";
+pub const OFFBOARDING_SCHEDULE: &str = "offboarding_schedule";
+pub const OFFBOARDING_COMPANY: &str = "offboarding_company";
+
+/// What `createOffboardingTrigger` asks for.
+pub struct OffboardingSpec<'a> {
+    pub org_id: Uuid,
+    pub config_id: Uuid,
+    /// `offboarding_webhook`, `offboarding_schedule` or `offboarding_company`.
+    pub kind: &'a str,
+    pub cron: Option<&'a str>,
+    pub inputs: &'a serde_json::Value,
+}
+
+/// A trigger just made; a webhook's secret is shown this once.
+pub struct Created {
+    pub trigger: Trigger,
+    pub secret: Option<String>,
+}
+
+fn sha256_hex(s: &str) -> String {
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `given` is the webhook's secret (compared as hashes, in constant time).
+pub fn secret_ok(t: &Trigger, given: &str) -> bool {
+    let Some(stored) = t.secret_hash.as_deref() else {
+        return false;
+    };
+    let given = sha256_hex(given);
+    stored.len() == given.len()
+        && stored
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// `createOffboardingTrigger`: a webhook (inputs per call, `x-rewst-secret`), a schedule
+/// (cron; every company in the offboarded statuses) or a ConnectWise company callback (a
+/// company whose status becomes offboarded). Admins only.
+pub async fn create_offboarding(
+    store: &Store,
+    actor: &Actor,
+    base: &str,
+    spec: OffboardingSpec<'_>,
+) -> AppResult<Created> {
+    use crate::workflows::cron::Cron;
+    use crate::workflows::offboarding::{self, Params};
+    let OffboardingSpec {
+        org_id,
+        config_id,
+        kind,
+        cron,
+        inputs,
+    } = spec;
+    let org = organizations::visible(store, actor, org_id).await?;
+    actor.check(&org, Access::Admin)?;
+    let config = cw_config(store, actor, &org, config_id).await?;
+    let params = Params::parse(inputs, false)?;
+    let at = now();
+    let mut secret = None;
+    let mut next_run_at = None;
+    let mut cron_text = None;
+    if kind != OFFBOARDING_WEBHOOK {
+        if params.offboarded_statuses.is_empty() {
+            return Err(AppError::invalid(
+                "input.offboarded_statuses",
+                "REQUIRED_FIELD",
+                "name the company statuses that count as offboarded",
+            ));
+        }
+        if params.client_id.is_some() || params.client_name.is_some() {
+            return Err(AppError::invalid(
+                "input.client_id",
+                "INVALID_FORMAT",
+                "a schedule or a company callback finds its clients by status; leave the client out",
+            ));
+        }
+    }
+    match kind {
+        OFFBOARDING_WEBHOOK => {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+            secret = Some(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        }
+        OFFBOARDING_SCHEDULE => {
+            let text = cron
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "cron",
+                        "REQUIRED_FIELD",
+                        "a schedule needs a cron expression, e.g. \"0 2 * * *\"",
+                    )
+                })?;
+            let parsed =
+                Cron::parse(text).map_err(|e| AppError::invalid("cron", "INVALID_FORMAT", e))?;
+            next_run_at = parsed.next_after(at);
+            if next_run_at.is_none() {
+                return Err(AppError::invalid("cron", "INVALID_FORMAT", "never fires"));
+            }
+            cron_text = Some(text.to_owned());
+        }
+        OFFBOARDING_COMPANY => {}
+        other => {
+            return Err(AppError::invalid(
+                "kind",
+                "INVALID_FORMAT",
+                format!("unknown trigger kind {other}"),
+            ));
+        }
+    }
+    let mut t = trigger::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(org.id),
+        pack_config_id: Set(config.id),
+        kind: Set(kind.to_owned()),
+        workflow_id: Set(offboarding::ID.to_owned()),
+        is_enabled: Set(true),
+        cw_callback_id: Set(None),
+        cron: Set(cron_text),
+        next_run_at: Set(next_run_at),
+        inputs: Set(Some(
+            serde_json::to_value(&params).map_err(AppError::internal)?,
+        )),
+        secret_hash: Set(secret.as_deref().map(sha256_hex)),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&store.db)
+    .await?;
+    if kind == OFFBOARDING_COMPANY {
+        let (creds, _) = pack_configs::connectwise_credentials(store, &config)?;
+        let client = CwClient::new(store.http.clone(), creds);
+        let made = client
+            .create_callback(
+                &url(store, base, &t),
+                "Company",
+                "orghub: deactivate configurations of offboarded companies",
+            )
+            .await;
+        let id = match made.map(|m| m["id"].as_i64()) {
+            Ok(Some(id)) => id,
+            Ok(None) | Err(_) => {
+                trigger::Entity::delete_by_id(t.id).exec(&store.db).await?;
+                return Err(AppError::Conflict(
+                    "ConnectWise refused the company callback; check the config with testPackConfig".into(),
+                ));
+            }
+        };
+        let mut m: trigger::ActiveModel = t.into();
+        m.cw_callback_id = Set(Some(id));
+        t = m.update(&store.db).await?;
+    }
+    Ok(Created { trigger: t, secret })
+}
+
+/// The offboarding triggers of an org (admins).
+pub async fn offboarding_triggers(
+    store: &Store,
+    actor: &Actor,
+    org_id: Uuid,
+) -> AppResult<Vec<Trigger>> {
+    let org = organizations::visible(store, actor, org_id).await?;
+    actor.check(&org, Access::Admin)?;
+    Ok(trigger::Entity::find()
+        .filter(trigger::Column::OrgId.eq(org.id))
+        .filter(trigger::Column::Kind.is_in([
+            OFFBOARDING_WEBHOOK,
+            OFFBOARDING_SCHEDULE,
+            OFFBOARDING_COMPANY,
+        ]))
+        .order_by_asc(trigger::Column::CreatedAt)
+        .all(&store.db)
+        .await?)
+}
+
+/// Removes an offboarding trigger (its URL stops working; a schedule stops).
+pub async fn delete_offboarding(store: &Store, actor: &Actor, id: Uuid) -> AppResult<()> {
+    let t = trigger::Entity::find_by_id(id)
+        .one(&store.db)
+        .await?
+        .filter(|t| t.kind.starts_with("offboarding_"))
+        .ok_or(AppError::Forbidden)?;
+    let org = organizations::visible(store, actor, t.org_id).await?;
+    actor.check(&org, Access::Admin)?;
+    trigger::Entity::delete_by_id(t.id).exec(&store.db).await?;
+    Ok(())
+}
+
+pub const SCHEDULE_JOB: &str = "offboarding_schedule";
+
+/// Queues the runs of the schedules whose time has come (every replica calls it each
+/// minute; the conditional move of `next_run_at` and the job's unique key make one job per
+/// firing). Returns how many fired.
+pub async fn schedule_due(store: &Store, at: chrono::DateTime<chrono::Utc>) -> AppResult<u64> {
+    use crate::workflows::cron::Cron;
+    let due = trigger::Entity::find()
+        .filter(trigger::Column::Kind.eq(OFFBOARDING_SCHEDULE))
+        .filter(trigger::Column::IsEnabled.eq(true))
+        .filter(trigger::Column::NextRunAt.lte(at))
+        .all(&store.db)
+        .await?;
+    let mut fired = 0;
+    for t in due {
+        let (Some(text), Some(when)) = (t.cron.as_deref(), t.next_run_at) else {
+            continue;
+        };
+        let next = Cron::parse(text).ok().and_then(|c| c.next_after(at));
+        let txn = store.begin_write().await?;
+        let moved = trigger::Entity::update_many()
+            .col_expr(trigger::Column::NextRunAt, Expr::value(next))
+            .filter(trigger::Column::Id.eq(t.id))
+            .filter(trigger::Column::NextRunAt.eq(when))
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected == 1 {
+            crate::jobs::enqueue(
+                &txn,
+                SCHEDULE_JOB,
+                json!({ "triggerId": t.id, "fireAt": crate::graphql::rfc3339(&when) }),
+                Some(format!("{SCHEDULE_JOB}:{}:{}", t.id, when.timestamp())),
+                3,
+            )
+            .await?;
+            fired += 1;
+        }
+        txn.commit().await?;
+    }
+    if fired > 0 {
+        store.jobs_wakeup.notify_one();
+    }
+    Ok(fired)
 }

@@ -6,6 +6,7 @@ mod imports;
 mod inputs;
 mod loaders;
 mod mapping;
+mod offboarding;
 mod organizations;
 mod packs;
 mod psa_import;
@@ -39,6 +40,7 @@ pub struct QueryRoot(
     imports::ImportQuery,
     psa_import::PsaQuery,
     triggers::TriggerQuery,
+    offboarding::OffboardingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -56,6 +58,7 @@ pub struct MutationRoot(
     imports::ImportMutation,
     psa_import::PsaMutation,
     triggers::TriggerMutation,
+    offboarding::OffboardingMutation,
 );
 
 #[derive(MergedSubscription, Default)]

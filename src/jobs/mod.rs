@@ -192,6 +192,9 @@ async fn dispatch(store: &Store, job: &Job, ctx: &JobContext) -> AppResult<Outco
     match job.kind.as_str() {
         psa_import::JOB_KIND => psa_import::run(store, &job.payload, ctx).await,
         crate::workflows::JOB_KIND => crate::workflows::run(store, &job.payload, ctx).await,
+        crate::domain::triggers::SCHEDULE_JOB => {
+            crate::workflows::offboarding::run_schedule(store, &job.payload).await
+        }
         retention::JOB_KIND => retention::run(store, &job.payload, ctx).await,
         other => Err(AppError::internal(anyhow::anyhow!(
             "no handler for jobs of kind {other}"

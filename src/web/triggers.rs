@@ -18,7 +18,9 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::connectwise::callbacks::{self, CallbackPayload};
 use crate::domain::pack_configs;
-use crate::domain::triggers::{self, CW_CALLBACK, Fired, LIVE_LINK, Trigger};
+use crate::domain::triggers::{
+    self, CW_CALLBACK, Fired, LIVE_LINK, OFFBOARDING_COMPANY, OFFBOARDING_WEBHOOK, Trigger,
+};
 use crate::error::AppError;
 
 /// Requests per trigger: at most `per_sec` in any second and `per_min` in any minute
@@ -287,7 +289,8 @@ fn internal(e: AppError) -> Response {
     )
 }
 
-/// `POST`: a ConnectWise callback.
+/// `POST`: a ConnectWise callback (tickets for the Toolbox, companies for offboarding) or
+/// an offboarding webhook.
 pub async fn callback(
     State(app): State<AppState>,
     Path((trigger_id, org_id)): Path<(String, String)>,
@@ -305,35 +308,13 @@ pub async fn callback(
     if let Err(retry) = app.triggers.limiter.check(tid, Instant::now()) {
         return too_many(retry, false);
     }
-    let Some(signature) = headers
-        .get("x-content-signature")
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| !s.trim().is_empty())
-    else {
-        tracing::warn!(%trigger_id, "callback refused: unsigned");
-        return json_error(
-            StatusCode::UNAUTHORIZED,
-            "unsigned",
-            "x-content-signature is required",
-        );
-    };
-    let payload: CallbackPayload = match serde_json::from_slice(&body) {
-        Ok(p) => p,
-        Err(e) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                "bad_payload",
-                &format!("not a ConnectWise callback: {e}"),
-            );
-        }
-    };
     let t = match triggers::find(&app.store, tid).await {
-        Ok(Some(t)) if t.org_id == oid && t.kind == CW_CALLBACK => t,
+        Ok(Some(t)) if t.org_id == oid && t.kind != LIVE_LINK => t,
         Ok(_) => {
             return json_error(
                 StatusCode::NOT_FOUND,
                 "unknown_trigger",
-                "no such callback trigger",
+                "no such trigger (deleted?)",
             );
         }
         Err(e) => return json_internal(e),
@@ -349,47 +330,106 @@ pub async fn callback(
         }
         Err(e) => return json_internal(e),
     };
-    let (host, company) = match pack_configs::connectwise_credentials(&app.store, &config) {
+    if t.kind == OFFBOARDING_WEBHOOK {
+        return webhook(&app, &t, &headers, &body).await;
+    }
+    let payload = match connectwise_payload(&app, &t, &config, &headers, &body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let done = match (t.kind.as_str(), payload.kind.to_ascii_lowercase().as_str()) {
+        (CW_CALLBACK, "ticket") => ticket_changed(&app, &t, &payload).await,
+        (OFFBOARDING_COMPANY, "company") => company_changed(&app, &t, &payload).await,
+        _ => Ok(json!({ "status": "ignored" })),
+    };
+    match done {
+        Ok(v) => {
+            tracing::info!(%trigger_id, id = payload.id, kind = %payload.kind, action = %payload.action, "callback handled");
+            (StatusCode::OK, axum::Json(v)).into_response()
+        }
+        Err(e) => {
+            // Let ConnectWise's retry of this message in.
+            let _ = triggers::forget_receipt(&app.store, &payload.message_id).await;
+            json_internal(e)
+        }
+    }
+}
+
+/// A ConnectWise callback, checked: signed (`x-content-signature` with the key from
+/// `Metadata.key_url` on the configured host), from the configured company, never seen.
+async fn connectwise_payload(
+    app: &AppState,
+    t: &Trigger,
+    config: &crate::domain::pack_configs::PackConfig,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<CallbackPayload, Response> {
+    let trigger_id = t.id;
+    let Some(signature) = headers
+        .get("x-content-signature")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.trim().is_empty())
+    else {
+        tracing::warn!(%trigger_id, "callback refused: unsigned");
+        return Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            "unsigned",
+            "x-content-signature is required",
+        ));
+    };
+    let payload: CallbackPayload = serde_json::from_slice(body).map_err(|e| {
+        json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_payload",
+            &format!("not a ConnectWise callback: {e}"),
+        )
+    })?;
+    let (host, company) = match pack_configs::connectwise_credentials(&app.store, config) {
         Ok((c, _)) => (c.host, c.company_id),
-        Err(e) => return json_internal(e),
+        Err(e) => return Err(json_internal(e)),
     };
     if !payload.company_id.eq_ignore_ascii_case(company.trim()) {
         tracing::warn!(%trigger_id, company = %payload.company_id, "callback refused: another company");
-        return json_error(
+        return Err(json_error(
             StatusCode::UNAUTHORIZED,
             "wrong_company",
             "the callback is not from the configured ConnectWise company",
-        );
+        ));
     }
-    if !signature_valid(&app, &payload.metadata.key_url, &host, &body, signature).await {
+    if !signature_valid(app, &payload.metadata.key_url, &host, body, signature).await {
         tracing::warn!(%trigger_id, message_id = %payload.message_id, "callback refused: bad signature");
-        return json_error(
+        return Err(json_error(
             StatusCode::UNAUTHORIZED,
             "bad_signature",
             "x-content-signature does not match the body",
-        );
+        ));
     }
     match triggers::first_receipt(&app.store, t.id, &payload.message_id).await {
-        Ok(true) => {}
+        Ok(true) => Ok(payload),
         Ok(false) => {
             tracing::warn!(%trigger_id, message_id = %payload.message_id, "callback refused: replayed");
-            return json_error(
+            Err(json_error(
                 StatusCode::UNAUTHORIZED,
                 "replayed",
                 "this callback message was received before",
-            );
+            ))
         }
-        Err(e) => return json_internal(e),
+        Err(e) => Err(json_internal(e)),
     }
-    if !payload.kind.eq_ignore_ascii_case("ticket") {
-        return (StatusCode::OK, axum::Json(json!({ "status": "ignored" }))).into_response();
-    }
-    let done = match payload.action.to_ascii_lowercase().as_str() {
-        "added" => match usable(&app, &t).await {
+}
+
+/// A ticket added (start a Toolbox run) or deleted (cancel its waiting runs).
+async fn ticket_changed(
+    app: &AppState,
+    t: &Trigger,
+    payload: &CallbackPayload,
+) -> Result<serde_json::Value, AppError> {
+    match payload.action.to_ascii_lowercase().as_str() {
+        "added" => match usable(app, t).await {
             Some(_) => {
                 Ok(json!({ "status": "ignored", "reason": "the organization cannot start runs" }))
             }
-            None => triggers::fire(&app.store, &t, payload.id, "callback")
+            None => triggers::fire(&app.store, t, payload.id, "callback")
                 .await
                 .map(|f| match f {
                     Fired::Started(e) => json!({ "status": "started", "executionId": e.id }),
@@ -398,21 +438,141 @@ pub async fn callback(
                     }
                 }),
         },
-        "deleted" => triggers::ticket_deleted(&app.store, &t, payload.id)
+        "deleted" => triggers::ticket_deleted(&app.store, t, payload.id)
             .await
             .map(|n| json!({ "status": "canceled", "runs": n })),
         _ => Ok(json!({ "status": "ignored" })),
+    }
+}
+
+/// A company added or updated: when its status is now an offboarded one, its
+/// configurations are deactivated.
+async fn company_changed(
+    app: &AppState,
+    t: &Trigger,
+    payload: &CallbackPayload,
+) -> Result<serde_json::Value, AppError> {
+    use crate::workflows::offboarding::{self, Params};
+    if !matches!(
+        payload.action.to_ascii_lowercase().as_str(),
+        "added" | "updated"
+    ) {
+        return Ok(json!({ "status": "ignored" }));
+    }
+    let params: Params = t
+        .inputs
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let status = payload
+        .entity
+        .as_deref()
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+        .and_then(|e| e["status"]["name"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if !params
+        .offboarded_statuses
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(&status))
+    {
+        return Ok(
+            json!({ "status": "ignored", "reason": format!("company status \"{status}\" is not offboarded") }),
+        );
+    }
+    if usable(app, t).await.is_some() {
+        return Ok(json!({ "status": "ignored", "reason": "the organization cannot start runs" }));
+    }
+    let p = Params {
+        client_id: Some(payload.id),
+        client_name: None,
+        ..params
     };
-    match done {
-        Ok(v) => {
-            tracing::info!(%trigger_id, ticket = payload.id, action = %payload.action, "callback handled");
-            (StatusCode::OK, axum::Json(v)).into_response()
+    let e = offboarding::start(
+        &app.store,
+        t.org_id,
+        t.pack_config_id,
+        &p,
+        "company_callback",
+        Some(t.id),
+    )
+    .await?;
+    Ok(json!({ "status": "started", "executionId": e.id }))
+}
+
+/// An offboarding webhook: `x-rewst-secret` must be the trigger's secret; the body's inputs
+/// (over the trigger's defaults) start a run.
+async fn webhook(app: &AppState, t: &Trigger, headers: &HeaderMap, body: &[u8]) -> Response {
+    use crate::workflows::offboarding::{self, Params};
+    let given = headers
+        .get("x-rewst-secret")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !triggers::secret_ok(t, given) {
+        tracing::warn!(trigger_id = %t.id, "webhook refused: wrong or missing secret");
+        return json_error(
+            StatusCode::UNAUTHORIZED,
+            "bad_secret",
+            "x-rewst-secret is missing or wrong",
+        );
+    }
+    let sent: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_payload",
+                    &format!("the body must be JSON: {e}"),
+                );
+            }
         }
-        Err(e) => {
-            // Let ConnectWise's retry of this message in.
-            let _ = triggers::forget_receipt(&app.store, &payload.message_id).await;
-            json_internal(e)
+    };
+    let Some(sent_obj) = sent.as_object() else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_payload",
+            "the body must be a JSON object",
+        );
+    };
+    let mut merged = t.inputs.clone().unwrap_or_else(|| json!({}));
+    if let Some(m) = merged.as_object_mut() {
+        m.retain(|_, v| !v.is_null() && v != &json!([]));
+        for (k, v) in sent_obj {
+            m.insert(k.clone(), v.clone());
         }
+    }
+    let params = match Params::parse(&merged, true) {
+        Ok(p) => p,
+        Err(AppError::Invalid(errors)) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({ "error": "invalid_input", "validationErrors": errors })),
+            )
+                .into_response();
+        }
+        Err(e) => return json_internal(e),
+    };
+    if let Some(refusal) = usable(app, t).await {
+        return refusal;
+    }
+    match offboarding::start(
+        &app.store,
+        t.org_id,
+        t.pack_config_id,
+        &params,
+        "webhook",
+        Some(t.id),
+    )
+    .await
+    {
+        Ok(e) => (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({ "status": "started", "executionId": e.id })),
+        )
+            .into_response(),
+        Err(e) => json_internal(e),
     }
 }
 

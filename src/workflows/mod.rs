@@ -3,6 +3,8 @@
 //! survives restarts and is never run by two replicas at once. A step that waits for a
 //! person asks a pending task; the answer queues the next step. Every step writes task log
 //! lines: what was called, how long it took, how it ended, with secrets redacted.
+pub mod cron;
+pub mod offboarding;
 pub mod toolbox;
 
 use std::time::Instant;
@@ -28,7 +30,7 @@ pub struct Workflow {
     pub description: &'static str,
 }
 
-pub const ALL: &[Workflow] = &[toolbox::WORKFLOW];
+pub const ALL: &[Workflow] = &[toolbox::WORKFLOW, offboarding::WORKFLOW];
 
 pub fn find(id: &str) -> Option<&'static Workflow> {
     ALL.iter().find(|w| w.id == id)
@@ -96,6 +98,7 @@ pub async fn run(store: &Store, payload: &Value, ctx: &JobContext) -> AppResult<
     };
     match exec.workflow_id.as_str() {
         toolbox::ID => toolbox::step(store, exec, task).await?,
+        offboarding::ID => offboarding::step(store, exec, task).await?,
         other => {
             executions::set_status(
                 &store.db,

@@ -11,6 +11,7 @@ mod helpers;
 mod http;
 mod imports;
 mod mapping;
+mod offboarding;
 mod oidc;
 mod organizations;
 mod packs;
