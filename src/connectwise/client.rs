@@ -162,6 +162,14 @@ struct CompanyInfo {
     codebase: String,
 }
 
+/// What ConnectWise answered to a raw request.
+#[derive(Clone, Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub link: Option<String>,
+    pub body: Value,
+}
+
 pub struct CwClient {
     http: reqwest::Client,
     creds: Credentials,
@@ -417,6 +425,47 @@ impl CwClient {
             .await
             .map(Some)
             .map_err(|e| CwError::Protocol(e.to_string()))
+    }
+
+    /// Any request under the API base, answered as ConnectWise answered it (status, `Link`,
+    /// body — its error bodies included). Only a failure to get an answer is an error.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<RawAnswer, CwError> {
+        let url = format!(
+            "{}/{}",
+            self.api_base().await?,
+            path.trim_start_matches('/')
+        );
+        let mut req = self.request(method, &url).query(query);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = match req.send().await {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => return Err(CwError::Timeout),
+            Err(e) => return Err(CwError::Unreachable(e.to_string())),
+        };
+        let status = res.status().as_u16();
+        let link = res
+            .headers()
+            .get(reqwest::header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = res
+            .text()
+            .await
+            .map_err(|e| CwError::Protocol(e.to_string()))?;
+        let body = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok(RawAnswer { status, link, body })
     }
 
     fn typed<T: serde::de::DeserializeOwned>(items: Vec<Value>) -> Result<Vec<T>, CwError> {

@@ -197,6 +197,42 @@ fn seed(companies: usize) -> Data {
         ],
     );
     d.collections.insert("service/tickets".into(), tickets);
+    d.collections.insert(
+        "service/boards".into(),
+        vec![
+            json!({ "id": 1, "name": "Service", "inactiveFlag": false }),
+            json!({ "id": 2, "name": "Projects", "inactiveFlag": false }),
+        ],
+    );
+    for (board, names) in [
+        (1, ["New", "In Progress", "Waiting Customer", "Completed"]),
+        (2, ["Scheduled", "Working", "On Hold", "Done"]),
+    ] {
+        d.collections.insert(
+            format!("service/boards/{board}/statuses"),
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| json!({ "id": board * 10 + i as i64 + 1, "name": n, "board": { "id": board } }))
+                .collect(),
+        );
+    }
+    d.collections.insert(
+        "service/priorities".into(),
+        ["Critical", "High", "Medium", "Low"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| json!({ "id": i as i64 + 1, "name": n }))
+            .collect(),
+    );
+    d.collections.insert(
+        "company/contacts/types".into(),
+        vec![
+            json!({ "id": 1, "description": "Employee" }),
+            json!({ "id": 2, "description": "VIP" }),
+            json!({ "id": 3, "description": "Vendor Contact" }),
+        ],
+    );
     d.collections.insert("system/callbacks".into(), Vec::new());
     d.collections.insert(
         "system/members".into(),

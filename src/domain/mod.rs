@@ -18,6 +18,7 @@ pub mod references;
 pub mod reserved_names;
 pub mod retention;
 pub mod secrets;
+pub mod settings;
 pub mod tags;
 pub mod triggers;
 pub mod users;
@@ -52,6 +53,8 @@ pub struct Store {
     /// Signs trigger URLs (live links, callbacks); derived from the secret key, so every
     /// replica signs alike and a new secret key revokes every link.
     pub trigger_key: Arc<[u8; 32]>,
+    /// ConnectWise lists of the settings form, kept briefly.
+    pub settings_cache: Arc<settings::OptionsCache>,
 }
 
 /// A key for one purpose from the secret key (HMAC-SHA256 as the derivation function).
@@ -85,6 +88,7 @@ impl Store {
             http,
             jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
             trigger_key: Arc::new(derive_key(secret_key, b"orghub trigger links v1")),
+            settings_cache: Arc::new(settings::OptionsCache::default()),
         }
     }
 

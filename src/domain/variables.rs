@@ -863,6 +863,74 @@ pub async fn of_orgs(store: &Store, org_ids: &[Uuid]) -> AppResult<HashMap<Uuid,
     Ok(out)
 }
 
+/// Writes an organization's settings in one transaction, each change in the history:
+/// `Some(value)` creates or changes the org's own variable (category kept, `general` when
+/// new), `None` removes it (the inherited or default value shows again).
+pub(crate) async fn save_settings(
+    store: &Store,
+    actor: &Actor,
+    org: &Org,
+    entries: &[(String, Option<String>)],
+    cascade: Option<bool>,
+) -> AppResult<Vec<Variable>> {
+    actor.check(org, Access::Write)?;
+    let txn = store.begin_write().await?;
+    let mut out = Vec::new();
+    for (name, value) in entries {
+        let existing = org_variable::Entity::find()
+            .filter(org_variable::Column::OrgId.eq(org.id))
+            .filter(org_variable::Column::Name.eq(name))
+            .one(&txn)
+            .await?;
+        let field = format!("values.{name}.");
+        match (existing, value) {
+            (None, None) => {}
+            (Some(v), None) => {
+                org_variable::Entity::delete_by_id(v.id).exec(&txn).await?;
+                record(
+                    &txn,
+                    actor,
+                    "delete",
+                    Some(&v),
+                    None,
+                    (v.value.clone(), None),
+                )
+                .await?;
+            }
+            (Some(v), Some(value)) => {
+                let input = VariableInput {
+                    value: Some(value.clone()),
+                    cascade,
+                    ..Default::default()
+                };
+                out.push(
+                    change_existing(&txn, store, actor, v, &input)
+                        .await
+                        .map_err(|e| e.within(&field))?,
+                );
+            }
+            (None, Some(value)) => {
+                let input = VariableInput {
+                    org_id: Some(org.id.to_string()),
+                    name: Some(name.clone()),
+                    value: Some(value.clone()),
+                    category: Some(Category::General.as_str().to_owned()),
+                    cascade: Some(cascade.unwrap_or(false)),
+                    pack_config_id: None,
+                    id: None,
+                };
+                out.push(
+                    insert_new(&txn, store, actor, org, &input)
+                        .await
+                        .map_err(|e| e.within(&field))?,
+                );
+            }
+        }
+    }
+    txn.commit().await?;
+    out.into_iter().map(|v| shown(store, v, false)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ mod packs;
 mod psa_import;
 mod reserved_names;
 mod scalars;
+mod settings;
 mod tags;
 pub mod triggers;
 mod users;
@@ -41,6 +42,7 @@ pub struct QueryRoot(
     psa_import::PsaQuery,
     triggers::TriggerQuery,
     offboarding::OffboardingQuery,
+    settings::SettingsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -59,6 +61,7 @@ pub struct MutationRoot(
     psa_import::PsaMutation,
     triggers::TriggerMutation,
     offboarding::OffboardingMutation,
+    settings::SettingsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

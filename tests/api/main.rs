@@ -21,6 +21,7 @@ mod queries;
 mod reserved_names;
 mod retention;
 mod schema;
+mod settings;
 mod statements;
 mod tags;
 mod toolbox;
