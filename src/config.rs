@@ -141,13 +141,33 @@ pub struct Config {
     )]
     pub retention_at: NaiveTime,
 
+    /// Deepest GraphQL selection allowed (introspection excepted).
+    #[arg(long, env = "ORGHUB_GRAPHQL_MAX_DEPTH", default_value_t = 10)]
+    pub graphql_max_depth: usize,
+
+    /// Most aliases one GraphQL operation may use (fragments counted each time they are spread).
+    #[arg(long, env = "ORGHUB_GRAPHQL_MAX_ALIASES", default_value_t = 15)]
+    pub graphql_max_aliases: usize,
+
+    /// Most tokens one GraphQL document may have.
+    #[arg(long, env = "ORGHUB_GRAPHQL_MAX_TOKENS", default_value_t = 2000)]
+    pub graphql_max_tokens: usize,
+
+    /// Highest complexity (fields selected) one GraphQL operation may have.
+    #[arg(long, env = "ORGHUB_GRAPHQL_MAX_COMPLEXITY", default_value_t = 1000)]
+    pub graphql_max_complexity: usize,
+
     /// Seconds a request may run before it is answered with 408.
     #[arg(long, env = "ORGHUB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
-    /// Largest request body accepted, in bytes.
-    #[arg(long, env = "ORGHUB_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    /// Largest request body accepted, in bytes (uploads: `--max-upload-bytes`).
+    #[arg(long, env = "ORGHUB_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Largest multipart upload (CSV imports), in bytes.
+    #[arg(long, env = "ORGHUB_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
 
     /// Name of the MSP organization created on first start with an empty database.
     #[arg(long, env = "ORGHUB_BOOTSTRAP_ORG_NAME", default_value = "My MSP")]

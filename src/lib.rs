@@ -29,12 +29,16 @@ use domain::Store;
 pub struct HttpSettings {
     pub request_timeout_secs: u64,
     pub max_body_bytes: usize,
+    /// Largest multipart upload.
+    pub max_upload_bytes: usize,
     /// Lifetime of API-client tokens.
     pub api_token_ttl: Duration,
     /// The most rows one import may have.
     pub import_max_rows: usize,
     /// Where people and ConnectWise reach this server (no trailing slash).
     pub public_url: String,
+    /// Checked before any GraphQL query runs.
+    pub query_limits: graphql::limits::QueryLimits,
 }
 
 /// Everything a handler needs; cheap to clone.
@@ -165,15 +169,26 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let (store, tokens) = open_store(config).await?;
     let public_url = config.public_base_url()?;
     let state = AppState {
-        schema: graphql::build(store.clone(), config.import_max_rows, public_url.clone()),
+        schema: graphql::build(
+            store.clone(),
+            config.import_max_rows,
+            public_url.clone(),
+            config.graphql_max_complexity,
+        ),
         store,
         auth: Arc::new(auth::Authenticator { tokens, oidc }),
         settings: Arc::new(HttpSettings {
             request_timeout_secs: config.request_timeout_secs,
             max_body_bytes: config.max_body_bytes,
+            max_upload_bytes: config.max_upload_bytes,
             api_token_ttl: Duration::from_secs(config.api_token_ttl_secs),
             import_max_rows: config.import_max_rows,
             public_url,
+            query_limits: graphql::limits::QueryLimits {
+                max_tokens: config.graphql_max_tokens,
+                max_aliases: config.graphql_max_aliases,
+                max_depth: config.graphql_max_depth,
+            },
         }),
         pods: Arc::new(domain::pods::MemberVerifier::default()),
         closing: Arc::new(tokio::sync::watch::channel(false).0),

@@ -4,6 +4,7 @@ mod api_clients;
 mod executions;
 mod imports;
 mod inputs;
+pub mod limits;
 mod loaders;
 mod mapping;
 mod offboarding;
@@ -83,12 +84,20 @@ pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
-    .limit_depth(16)
+    // A backstop: our own limits (`limits.rs`) count depth without introspection.
+    .limit_depth(24)
     .limit_recursive_depth(32)
+    .disable_suggestions()
 }
 
-pub fn build(store: Store, import_max_rows: usize, public_url: String) -> OrghubSchema {
+pub fn build(
+    store: Store,
+    import_max_rows: usize,
+    public_url: String,
+    max_complexity: usize,
+) -> OrghubSchema {
     builder()
+        .limit_complexity(max_complexity.max(1))
         .data(store)
         .data(imports::ImportLimit(import_max_rows))
         .data(triggers::PublicUrl(public_url))

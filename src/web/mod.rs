@@ -11,11 +11,10 @@ use std::time::Duration;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, Request, StatusCode, header::AUTHORIZATION};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -29,7 +28,6 @@ use crate::graphql::{Caller, Loaders};
 
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
-    let body_limit = state.settings.max_body_bytes;
     let pods = Router::new()
         .route(
             "/organizations/{org_id}/integrations/embed/ticket/{ticket}",
@@ -57,7 +55,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(embed::partitioned));
     Router::new()
         .merge(pods)
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql_get).post(graphql))
         .route("/subscriptions", get(subscriptions::subscriptions))
         .route("/oauth/token", post(oauth::token))
         .route("/api/organizations/import/template.csv", get(imports::template))
@@ -69,8 +67,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -97,11 +95,144 @@ async fn graphql(
             .into();
         }
     };
-    let request = request
-        .into_inner()
-        .data(caller)
-        .data(Loaders::new(&app.store));
+    let request = request.into_inner();
+    if let Err(refusal) = crate::graphql::limits::check(&request.query, &app.settings.query_limits)
+    {
+        let error: async_graphql::Error =
+            AppError::invalid("query", "QUERY_REFUSED", refusal.0).into();
+        return async_graphql::Response::from_errors(vec![
+            error.into_server_error(Default::default()),
+        ])
+        .into();
+    }
+    let request = request.data(caller).data(Loaders::new(&app.store));
     app.schema.execute(request).await.into()
+}
+
+/// `GET /graphql`: GraphiQL for a browser; with `?query=` a GraphQL request (queries only:
+/// a mutation over GET is 405, as GraphQL over HTTP requires).
+async fn graphql_get(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    let query = req.uri().query().unwrap_or("");
+    let has_query = query
+        .split('&')
+        .any(|kv| kv == "query" || kv.starts_with("query="));
+    if !has_query {
+        return graphiql().await.into_response();
+    }
+    let parsed = match async_graphql::http::parse_query_string(query) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("bad GraphQL GET request: {e}"),
+            )
+                .into_response();
+        }
+    };
+    if is_mutation(&parsed.query, parsed.operation_name.as_deref()) {
+        let mut res = (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations are sent with POST",
+        )
+            .into_response();
+        res.headers_mut().insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static("POST"),
+        );
+        return res;
+    }
+    match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(req, &())
+        .await
+    {
+        Ok(r) => graphql(State(app), headers, r).await.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Whether the operation to run is a mutation (unparsable: no; execution reports it).
+fn is_mutation(query: &str, operation: Option<&str>) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    match (&doc.operations, operation) {
+        (DocumentOperations::Single(op), _) => op.node.ty == OperationType::Mutation,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .iter()
+            .any(|(n, op)| n.as_str() == name && op.node.ty == OperationType::Mutation),
+        (DocumentOperations::Multiple(ops), None) => {
+            ops.values().any(|op| op.node.ty == OperationType::Mutation)
+        }
+    }
+}
+
+/// Refuses what a browser could send cross-site without a preflight, and applies the body
+/// limits: POST must be JSON or (for uploads) multipart; a request carrying our session
+/// cookie must be JSON, or multipart with `x-orghub-csrf` (or `apollo-require-preflight`).
+/// JSON bodies are held to `--max-body-bytes`, multipart ones to `--max-upload-bytes`.
+async fn gate(
+    State(app): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, COOKIE};
+    let headers = req.headers();
+    let ct = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let multipart = ct.starts_with("multipart/form-data");
+    let json =
+        ct.starts_with("application/json") || ct.starts_with("application/graphql-response+json");
+    let limit = if multipart {
+        app.settings.max_upload_bytes
+    } else {
+        app.settings.max_body_bytes
+    };
+    let path = req.uri().path();
+    let checked = path == "/graphql" || path.starts_with("/api/organizations/import");
+    if checked && req.method() == axum::http::Method::POST {
+        let graphql = path == "/graphql";
+        if graphql && !json && !multipart {
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send GraphQL as application/json (or multipart/form-data for uploads)",
+            )
+                .into_response();
+        }
+        let session_cookie = headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|c| c.contains(&format!("{}=", embed::COOKIE)));
+        let preflighted = headers.contains_key("x-orghub-csrf")
+            || headers.contains_key("apollo-require-preflight");
+        if session_cookie && !json && !preflighted {
+            return (
+                StatusCode::FORBIDDEN,
+                "a request with a session cookie must be JSON, or carry x-orghub-csrf",
+            )
+                .into_response();
+        }
+    }
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large",
+        )
+            .into_response();
+    }
+    let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)));
+    next.run(req).await
 }
 
 async fn graphiql() -> impl IntoResponse {
