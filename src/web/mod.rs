@@ -9,7 +9,7 @@ pub mod triggers;
 use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLRequest;
 use axum::Router;
 use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, Request, StatusCode, header::AUTHORIZATION};
@@ -82,17 +82,19 @@ async fn graphql(
     State(app): State<AppState>,
     headers: HeaderMap,
     request: GraphQLRequest,
-) -> GraphQLResponse {
+) -> axum::response::Response {
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let caller = match auth::authenticate(&app.store, &app.auth, authorization).await {
         Ok(actor) => Caller::Known(actor),
         Err(AppError::Unauthenticated(why)) => Caller::Anonymous(why),
         Err(other) => {
             let error: async_graphql::Error = other.into();
-            return async_graphql::Response::from_errors(vec![
-                error.into_server_error(Default::default()),
-            ])
-            .into();
+            return respond(
+                async_graphql::Response::from_errors(vec![
+                    error.into_server_error(Default::default()),
+                ]),
+                &headers,
+            );
         }
     };
     let request = request.into_inner();
@@ -100,13 +102,58 @@ async fn graphql(
     {
         let error: async_graphql::Error =
             AppError::invalid("query", "QUERY_REFUSED", refusal.0).into();
-        return async_graphql::Response::from_errors(vec![
-            error.into_server_error(Default::default()),
-        ])
-        .into();
+        return respond(
+            async_graphql::Response::from_errors(vec![error.into_server_error(Default::default())]),
+            &headers,
+        );
     }
     let request = request.data(caller).data(Loaders::new(&app.store));
-    app.schema.execute(request).await.into()
+    respond(app.schema.execute(request).await, &headers)
+}
+
+/// The response in the media type the client asked for (GraphQL over HTTP):
+/// `application/graphql-response+json` only when it accepts that, else `application/json`.
+/// With the former, a request that failed before execution (syntax, validation, variables,
+/// limits: errors without a path, no data) is a 400 without `data`.
+fn respond(resp: async_graphql::Response, headers: &HeaderMap) -> axum::response::Response {
+    use axum::http::header::{ACCEPT, CONTENT_TYPE};
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let graphql_response = accept.contains("application/graphql-response+json")
+        && !accept
+            .split(',')
+            .next()
+            .is_some_and(|first| first.trim().starts_with("application/json"));
+    let request_error = resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty());
+    let mut body = match serde_json::to_value(&resp) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize a GraphQL response");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let status = if graphql_response && request_error {
+        if let Some(obj) = body.as_object_mut() {
+            obj.remove("data");
+        }
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let media = if graphql_response {
+        "application/graphql-response+json; charset=utf-8"
+    } else {
+        "application/json; charset=utf-8"
+    };
+    let mut res = (status, axum::Json(body)).into_response();
+    res.headers_mut()
+        .insert(CONTENT_TYPE, axum::http::HeaderValue::from_static(media));
+    res
 }
 
 /// `GET /graphql`: GraphiQL for a browser; with `?query=` a GraphQL request (queries only:
