@@ -741,3 +741,18 @@ mod tests {
         assert!(parse(&long_not).is_err());
     }
 }
+
+#[cfg(test)]
+mod deep {
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let handle = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(|| {
+                let text = format!("{}id = 1{}", "(".repeat(100_000), ")".repeat(100_000));
+                super::parse(&text).is_err()
+            })
+            .unwrap();
+        assert!(handle.join().unwrap());
+    }
+}

@@ -272,3 +272,19 @@ mod tests {
         assert!(!e.0.contains('\n') && !e.0.contains("-->"));
     }
 }
+
+#[cfg(test)]
+mod deep {
+    #[test]
+    fn deep_nesting_within_the_token_limit_does_not_overflow_a_worker_stack() {
+        // Tokio's worker threads have 2 MiB stacks.
+        let handle = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(|| {
+                let q = format!("{}{}", "{ a ".repeat(999), "}".repeat(999));
+                super::check(&q, &super::QueryLimits::default())
+            })
+            .unwrap();
+        assert!(handle.join().unwrap().is_err());
+    }
+}
