@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod jobs;
 mod keys;
+pub mod metrics;
 pub mod psa;
 pub mod web;
 pub mod workflows;

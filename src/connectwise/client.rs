@@ -255,6 +255,34 @@ impl CwClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, CwError> {
+        let label = request
+            .try_clone()
+            .and_then(|r| r.build().ok())
+            .map(|r| (r.method().to_string(), r.url().path().to_owned()));
+        let started = std::time::Instant::now();
+        let result = self.execute_inner(request).await;
+        if let Some((method, path)) = label {
+            let outcome = match &result {
+                Ok(r) => r.status().as_u16().to_string(),
+                Err(CwError::Unauthorized(_)) => "401".into(),
+                Err(CwError::Forbidden(_)) => "403".into(),
+                Err(CwError::NotFound(_)) => "404".into(),
+                Err(CwError::Rejected { status, .. }) => status.to_string(),
+                Err(CwError::RateLimited) => "429".into(),
+                Err(CwError::Server { status, .. }) => status.to_string(),
+                Err(CwError::Unreachable(_)) => "unreachable".into(),
+                Err(CwError::Timeout) => "timeout".into(),
+                Err(CwError::Protocol(_)) => "protocol".into(),
+            };
+            crate::metrics::global().connectwise(&method, &path, &outcome, started.elapsed());
+        }
+        result
+    }
+
+    async fn execute_inner(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, CwError> {
         let mut attempt = 0;
         loop {
             let req = request

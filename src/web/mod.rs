@@ -65,8 +65,10 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/custom/trigger/{trigger_id}/{org_id}",
             get(triggers::live_link).post(triggers::callback),
         )
+        .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route_layer(axum::middleware::from_fn(track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
@@ -107,8 +109,69 @@ async fn graphql(
             &headers,
         );
     }
+    let operation = request
+        .operation_name
+        .clone()
+        .unwrap_or_else(|| "anonymous".to_owned());
     let request = request.data(caller).data(Loaders::new(&app.store));
-    respond(app.schema.execute(request).await, &headers)
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("graphql", operation = %operation);
+    let resp = tracing::Instrument::instrument(app.schema.execute(request), span).await;
+    crate::metrics::global().graphql(&operation, !resp.errors.is_empty(), started.elapsed());
+    respond(resp, &headers)
+}
+
+/// Times every routed request for `/metrics` (by route, never by raw path).
+async fn track(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    crate::metrics::global().http(
+        method.as_str(),
+        &route,
+        res.status().as_u16(),
+        started.elapsed(),
+    );
+    res
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(app): State<AppState>) -> axum::response::Response {
+    use sea_orm::sea_query::ExprTrait;
+    use sea_orm::{EntityTrait, QuerySelect};
+    let jobs: Vec<(String, String, i64)> = entity::job::Entity::find()
+        .select_only()
+        .column(entity::job::Column::Kind)
+        .column(entity::job::Column::Status)
+        .column_as(
+            sea_orm::sea_query::Expr::col(entity::job::Column::Id).count(),
+            "n",
+        )
+        .group_by(entity::job::Column::Kind)
+        .group_by(entity::job::Column::Status)
+        .into_tuple()
+        .all(&app.store.db)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "counting jobs for /metrics failed");
+            Vec::new()
+        });
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::global().render(&jobs),
+    )
+        .into_response()
 }
 
 /// The response in the media type the client asked for (GraphQL over HTTP):

@@ -207,3 +207,32 @@ async fn cross_site_shapes_are_refused() {
     let res = send(true).await.unwrap();
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
 }
+
+#[tokio::test]
+async fn metrics_in_prometheus_format() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&app.admin)
+        .json(&json!({ "query": "query MetricsProbe { me { id } }", "operationName": "MetricsProbe" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("orghub_graphql_operation_duration_seconds_count{operation=\"MetricsProbe\",outcome=\"ok\"}"),
+        "{text}"
+    );
+    assert!(text.contains("orghub_http_request_duration_seconds_bucket{method=\"POST\",route=\"/graphql\",status=\"200\",le=\"+Inf\"}"));
+    assert!(text.contains("# TYPE orghub_jobs gauge"));
+}

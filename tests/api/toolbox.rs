@@ -261,6 +261,21 @@ async fn a_live_link_runs_the_toolbox_and_its_buttons_work() {
     assert!(fetch["durationMs"].as_i64().unwrap() >= 0);
     assert!(!e["taskLogs"].to_string().contains("sim-private"));
 
+    // The ConnectWise calls are measured.
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("orghub_connectwise_call_duration_seconds_count{method=\"GET\",endpoint=\"service/tickets/:id\",outcome=\"200\"}"),
+        "{metrics}"
+    );
+
     // A wrong button is refused with its field.
     let bad = app
         .gql(
