@@ -109,6 +109,17 @@ async fn graphql(
             &headers,
         );
     }
+    // Without a valid identity only introspection runs: every operation answers
+    // UNAUTHENTICATED before its arguments are even looked at.
+    if let Caller::Anonymous(why) = &caller
+        && !introspection_only(&request.query)
+    {
+        let error: async_graphql::Error = AppError::Unauthenticated(why.clone()).into();
+        return respond(
+            async_graphql::Response::from_errors(vec![error.into_server_error(Default::default())]),
+            &headers,
+        );
+    }
     let operation = request
         .operation_name
         .clone()
@@ -119,6 +130,38 @@ async fn graphql(
     let resp = tracing::Instrument::instrument(app.schema.execute(request), span).await;
     crate::metrics::global().graphql(&operation, !resp.errors.is_empty(), started.elapsed());
     respond(resp, &headers)
+}
+
+/// Whether a document selects nothing but introspection at its roots (`__schema`,
+/// `__type`, `__typename`). Unparsable: false (the caller is told to sign in first).
+fn introspection_only(query: &str) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, Selection, SelectionSet};
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    fn roots_ok(
+        set: &SelectionSet,
+        doc: &async_graphql::parser::types::ExecutableDocument,
+        depth: usize,
+    ) -> bool {
+        depth < 8
+            && set.items.iter().all(|item| match &item.node {
+                Selection::Field(f) => f.node.name.node.starts_with("__"),
+                Selection::InlineFragment(f) => {
+                    roots_ok(&f.node.selection_set.node, doc, depth + 1)
+                }
+                Selection::FragmentSpread(s) => doc
+                    .fragments
+                    .get(&s.node.fragment_name.node)
+                    .is_some_and(|d| roots_ok(&d.node.selection_set.node, doc, depth + 1)),
+            })
+    }
+    match &doc.operations {
+        DocumentOperations::Single(op) => roots_ok(&op.node.selection_set.node, &doc, 0),
+        DocumentOperations::Multiple(ops) => ops
+            .values()
+            .all(|op| roots_ok(&op.node.selection_set.node, &doc, 0)),
+    }
 }
 
 /// Times every routed request for `/metrics` (by route, never by raw path).

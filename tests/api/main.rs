@@ -23,6 +23,7 @@ mod retention;
 mod schema;
 mod settings;
 mod statements;
+mod sweep;
 mod tags;
 mod toolbox;
 mod tree;
