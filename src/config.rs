@@ -157,6 +157,14 @@ pub struct Config {
     #[arg(long, env = "ORGHUB_GRAPHQL_MAX_COMPLEXITY", default_value_t = 1000)]
     pub graphql_max_complexity: usize,
 
+    /// Seconds a request waits for a database connection before it is answered 503.
+    #[arg(
+        long,
+        env = "ORGHUB_DATABASE_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 5
+    )]
+    pub database_acquire_timeout_secs: u64,
+
     /// Seconds a request may run before it is answered with 408.
     #[arg(long, env = "ORGHUB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,

@@ -38,6 +38,8 @@ pub enum AppError {
     Invalid(Vec<ValidationError>),
     /// `CONFLICT` / 409: the request clashes with the current state.
     Conflict(String),
+    /// `SERVICE_UNAVAILABLE` / 503: the database cannot be reached right now; retry.
+    Unavailable(String),
     /// `INTERNAL` / 500: logged with its cause; the client sees a generic message.
     Internal(anyhow::Error),
 }
@@ -64,6 +66,7 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Invalid(_) => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
+            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -75,6 +78,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +95,7 @@ impl AppError {
                 .collect::<Vec<_>>()
                 .join("; "),
             AppError::Conflict(m) => m.clone(),
+            AppError::Unavailable(m) => m.clone(),
             AppError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
                 "Internal server error".into()
@@ -117,8 +122,30 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if db_unreachable(&err) {
+            tracing::warn!(error = %err, "the database is unreachable");
+            return AppError::Unavailable(
+                "The database is unavailable right now; try again in a few seconds".into(),
+            );
+        }
         AppError::Internal(err.into())
     }
+}
+
+/// Whether a database error means "cannot reach the database" (down, restarting, pool
+/// exhausted) rather than a failing statement.
+pub fn db_unreachable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    matches!(
+        sqlx.as_ref(),
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed
+    )
 }
 
 impl From<AppError> for async_graphql::Error {

@@ -68,6 +68,13 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     options
         .max_connections(config.database_pool_size.max(1))
         .min_connections(1)
+        // Fail fast while the database is down (503), instead of holding requests.
+        .acquire_timeout(Duration::from_secs(
+            config.database_acquire_timeout_secs.max(1),
+        ))
+        .connect_timeout(Duration::from_secs(
+            config.database_acquire_timeout_secs.max(1),
+        ))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.create_if_missing(true)

@@ -6,6 +6,7 @@ mod cli;
 mod concurrency;
 mod connectwise;
 mod executions;
+mod faults;
 mod health;
 mod helpers;
 mod http;
