@@ -160,24 +160,35 @@ impl<'a> Walk<'a> {
 
 /// Checks a query against the limits; a syntax error is refused with its position.
 pub fn check(query: &str, limits: &QueryLimits) -> Result<(), Refusal> {
-    let tokens = count_tokens(query, limits.max_tokens);
-    if tokens > limits.max_tokens {
+    check_tokens(query, limits)?;
+    let doc: ExecutableDocument = match async_graphql::parser::parse_query(query) {
+        Ok(d) => d,
+        Err(e) => return Err(syntax(e.positions().next().map(|p| (p.line, p.column)))),
+    };
+    check_document(&doc, limits)
+}
+
+/// The token limit, on the source (before parsing it).
+pub fn check_tokens(query: &str, limits: &QueryLimits) -> Result<(), Refusal> {
+    if count_tokens(query, limits.max_tokens) > limits.max_tokens {
         return Err(Refusal(format!(
             "The query has more than {} tokens; split it",
             limits.max_tokens
         )));
     }
-    let doc: ExecutableDocument = match async_graphql::parser::parse_query(query) {
-        Ok(d) => d,
-        Err(e) => {
-            let at = e
-                .positions()
-                .next()
-                .map(|p| format!(" at line {}, column {}", p.line, p.column))
-                .unwrap_or_default();
-            return Err(Refusal(format!("The query is not valid GraphQL{at}")));
-        }
-    };
+    Ok(())
+}
+
+/// A syntax error as one sentence, with its position if known.
+pub fn syntax(at: Option<(usize, usize)>) -> Refusal {
+    let at = at
+        .map(|(line, column)| format!(" at line {line}, column {column}"))
+        .unwrap_or_default();
+    Refusal(format!("The query is not valid GraphQL{at}"))
+}
+
+/// Aliases and depth of a parsed document.
+pub fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> Result<(), Refusal> {
     let mut walk = Walk {
         fragments: &doc.fragments,
         fragment_aliases: HashMap::new(),

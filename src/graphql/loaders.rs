@@ -14,28 +14,28 @@ use crate::domain::users::{self, User};
 use crate::domain::variables::{self, Variable};
 
 pub struct Loaders {
-    pub org: DataLoader<OrgById, HashMapCache>,
-    pub children: DataLoader<ChildrenOf, HashMapCache>,
-    pub descendants: DataLoader<DescendantCount, HashMapCache>,
-    pub users_of_org: DataLoader<UsersOfOrg, HashMapCache>,
-    pub user: DataLoader<UserById, HashMapCache>,
-    pub client_of_user: DataLoader<ClientOfUser, HashMapCache>,
-    pub tags_of_org: DataLoader<TagsOfOrg, HashMapCache>,
-    pub tags_owned: DataLoader<TagsOwnedBy, HashMapCache>,
-    pub tag_carriers: DataLoader<TagCarriers, HashMapCache>,
-    pub variables_of_org: DataLoader<VariablesOfOrg, HashMapCache>,
-    pub pack_config: DataLoader<PackConfigById, HashMapCache>,
-    pub configs_of_org: DataLoader<ConfigsOfOrg, HashMapCache>,
-    pub packs_of_org: DataLoader<PacksOfOrg, HashMapCache>,
-    pub pack_tags: DataLoader<PackTags, HashMapCache>,
-    pub tagged_packs: DataLoader<TaggedPacks, HashMapCache>,
-    pub latest_run: DataLoader<LatestRun, HashMapCache>,
-    pub execution: DataLoader<ExecutionById, HashMapCache>,
-    pub exec_tasks: DataLoader<TasksOfExecution, HashMapCache>,
-    pub exec_children: DataLoader<ChildExecutions, HashMapCache>,
-    pub exec_handlers: DataLoader<HandlerExecutions, HashMapCache>,
-    pub execs_of_org: DataLoader<ExecutionsOfOrg, HashMapCache>,
-    pub refs_of_config: DataLoader<ReferencesOfConfig, HashMapCache>,
+    pub org: Lazy<OrgById>,
+    pub children: Lazy<ChildrenOf>,
+    pub descendants: Lazy<DescendantCount>,
+    pub users_of_org: Lazy<UsersOfOrg>,
+    pub user: Lazy<UserById>,
+    pub client_of_user: Lazy<ClientOfUser>,
+    pub tags_of_org: Lazy<TagsOfOrg>,
+    pub tags_owned: Lazy<TagsOwnedBy>,
+    pub tag_carriers: Lazy<TagCarriers>,
+    pub variables_of_org: Lazy<VariablesOfOrg>,
+    pub pack_config: Lazy<PackConfigById>,
+    pub configs_of_org: Lazy<ConfigsOfOrg>,
+    pub packs_of_org: Lazy<PacksOfOrg>,
+    pub pack_tags: Lazy<PackTags>,
+    pub tagged_packs: Lazy<TaggedPacks>,
+    pub latest_run: Lazy<LatestRun>,
+    pub execution: Lazy<ExecutionById>,
+    pub exec_tasks: Lazy<TasksOfExecution>,
+    pub exec_children: Lazy<ChildExecutions>,
+    pub exec_handlers: Lazy<HandlerExecutions>,
+    pub execs_of_org: Lazy<ExecutionsOfOrg>,
+    pub refs_of_config: Lazy<ReferencesOfConfig>,
 }
 
 impl Loaders {
@@ -81,30 +81,57 @@ impl Loaders {
     }
 
     pub fn new(store: &Store) -> Self {
+        let shared = std::sync::Arc::new(store.clone());
         Loaders {
-            org: cached(OrgById(store.clone())),
-            children: cached(ChildrenOf(store.clone())),
-            descendants: cached(DescendantCount(store.clone())),
-            users_of_org: cached(UsersOfOrg(store.clone())),
-            user: cached(UserById(store.clone())),
-            client_of_user: cached(ClientOfUser(store.clone())),
-            tags_of_org: cached(TagsOfOrg(store.clone())),
-            tags_owned: cached(TagsOwnedBy(store.clone())),
-            tag_carriers: cached(TagCarriers(store.clone())),
-            variables_of_org: cached(VariablesOfOrg(store.clone())),
-            pack_config: cached(PackConfigById(store.clone())),
-            configs_of_org: cached(ConfigsOfOrg(store.clone())),
-            packs_of_org: cached(PacksOfOrg(store.clone())),
-            pack_tags: cached(PackTags(store.clone())),
-            tagged_packs: cached(TaggedPacks(store.clone())),
-            latest_run: cached(LatestRun(store.clone())),
-            execution: cached(ExecutionById(store.clone())),
-            exec_tasks: cached(TasksOfExecution(store.clone())),
-            exec_children: cached(ChildExecutions(store.clone())),
-            exec_handlers: cached(HandlerExecutions(store.clone())),
-            execs_of_org: cached(ExecutionsOfOrg(store.clone())),
-            refs_of_config: cached(ReferencesOfConfig(store.clone())),
+            org: Lazy::new(&shared, OrgById),
+            children: Lazy::new(&shared, ChildrenOf),
+            descendants: Lazy::new(&shared, DescendantCount),
+            users_of_org: Lazy::new(&shared, UsersOfOrg),
+            user: Lazy::new(&shared, UserById),
+            client_of_user: Lazy::new(&shared, ClientOfUser),
+            tags_of_org: Lazy::new(&shared, TagsOfOrg),
+            tags_owned: Lazy::new(&shared, TagsOwnedBy),
+            tag_carriers: Lazy::new(&shared, TagCarriers),
+            variables_of_org: Lazy::new(&shared, VariablesOfOrg),
+            pack_config: Lazy::new(&shared, PackConfigById),
+            configs_of_org: Lazy::new(&shared, ConfigsOfOrg),
+            packs_of_org: Lazy::new(&shared, PacksOfOrg),
+            pack_tags: Lazy::new(&shared, PackTags),
+            tagged_packs: Lazy::new(&shared, TaggedPacks),
+            latest_run: Lazy::new(&shared, LatestRun),
+            execution: Lazy::new(&shared, ExecutionById),
+            exec_tasks: Lazy::new(&shared, TasksOfExecution),
+            exec_children: Lazy::new(&shared, ChildExecutions),
+            exec_handlers: Lazy::new(&shared, HandlerExecutions),
+            execs_of_org: Lazy::new(&shared, ExecutionsOfOrg),
+            refs_of_config: Lazy::new(&shared, ReferencesOfConfig),
         }
+    }
+}
+
+/// A loader made on first use: most requests touch two or three of them.
+pub struct Lazy<T: Send + Sync + 'static> {
+    store: std::sync::Arc<Store>,
+    make: fn(Store) -> T,
+    cell: std::sync::OnceLock<DataLoader<T, HashMapCache>>,
+}
+
+impl<T: Send + Sync + 'static> Lazy<T> {
+    fn new(store: &std::sync::Arc<Store>, make: fn(Store) -> T) -> Self {
+        Lazy {
+            store: store.clone(),
+            make,
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> std::ops::Deref for Lazy<T> {
+    type Target = DataLoader<T, HashMapCache>;
+
+    fn deref(&self) -> &Self::Target {
+        self.cell
+            .get_or_init(|| cached((self.make)(Store::clone(&self.store))))
     }
 }
 

@@ -99,9 +99,18 @@ async fn graphql(
             );
         }
     };
-    let request = request.into_inner();
-    if let Err(refusal) = crate::graphql::limits::check(&request.query, &app.settings.query_limits)
-    {
+    let mut request = request.into_inner();
+    // Parsed once: the limits look at the document async-graphql then executes.
+    let limits = &app.settings.query_limits;
+    let checked = crate::graphql::limits::check_tokens(&request.query, limits).and_then(|()| {
+        match request.parsed_query() {
+            Ok(doc) => crate::graphql::limits::check_document(doc, limits),
+            Err(e) => Err(crate::graphql::limits::syntax(
+                e.locations.first().map(|p| (p.line, p.column)),
+            )),
+        }
+    });
+    if let Err(refusal) = checked {
         let error: async_graphql::Error =
             AppError::invalid("query", "QUERY_REFUSED", refusal.0).into();
         return respond(
@@ -112,7 +121,7 @@ async fn graphql(
     // Without a valid identity only introspection runs: every operation answers
     // UNAUTHENTICATED before its arguments are even looked at.
     if let Caller::Anonymous(why) = &caller
-        && !introspection_only(&request.query)
+        && !request.parsed_query().is_ok_and(introspection_only)
     {
         let error: async_graphql::Error = AppError::Unauthenticated(why.clone()).into();
         return respond(
@@ -134,11 +143,8 @@ async fn graphql(
 
 /// Whether a document selects nothing but introspection at its roots (`__schema`,
 /// `__type`, `__typename`). Unparsable: false (the caller is told to sign in first).
-fn introspection_only(query: &str) -> bool {
+fn introspection_only(doc: &async_graphql::parser::types::ExecutableDocument) -> bool {
     use async_graphql::parser::types::{DocumentOperations, Selection, SelectionSet};
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
     fn roots_ok(
         set: &SelectionSet,
         doc: &async_graphql::parser::types::ExecutableDocument,
@@ -157,10 +163,10 @@ fn introspection_only(query: &str) -> bool {
             })
     }
     match &doc.operations {
-        DocumentOperations::Single(op) => roots_ok(&op.node.selection_set.node, &doc, 0),
+        DocumentOperations::Single(op) => roots_ok(&op.node.selection_set.node, doc, 0),
         DocumentOperations::Multiple(ops) => ops
             .values()
-            .all(|op| roots_ok(&op.node.selection_set.node, &doc, 0)),
+            .all(|op| roots_ok(&op.node.selection_set.node, doc, 0)),
     }
 }
 
