@@ -165,6 +165,11 @@ pub struct Config {
     )]
     pub database_acquire_timeout_secs: u64,
 
+    /// Browser origins allowed to call the API with credentials (CORS), comma-separated,
+    /// e.g. `https://tools.example.com`. None by default: no cross-origin access at all.
+    #[arg(long, env = "ORGHUB_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
     /// Seconds a request may run before it is answered with 408.
     #[arg(long, env = "ORGHUB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,

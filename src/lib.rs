@@ -40,6 +40,8 @@ pub struct HttpSettings {
     pub public_url: String,
     /// Checked before any GraphQL query runs.
     pub query_limits: graphql::limits::QueryLimits,
+    /// Origins allowed cross-origin requests with credentials (none by default).
+    pub cors_origins: Vec<String>,
 }
 
 /// Everything a handler needs; cheap to clone.
@@ -192,6 +194,12 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             api_token_ttl: Duration::from_secs(config.api_token_ttl_secs),
             import_max_rows: config.import_max_rows,
             public_url,
+            cors_origins: config
+                .cors_origins
+                .iter()
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
             query_limits: graphql::limits::QueryLimits {
                 max_tokens: config.graphql_max_tokens,
                 max_aliases: config.graphql_max_aliases,

@@ -26,8 +26,34 @@ use crate::auth;
 use crate::error::AppError;
 use crate::graphql::{Caller, Loaders};
 
+/// CORS for the configured origins only (credentials allowed); none configured, no CORS
+/// headers at all, so browsers keep other sites out.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method};
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(allowed)
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                axum::http::header::AUTHORIZATION,
+                axum::http::header::CONTENT_TYPE,
+                HeaderName::from_static("x-orghub-csrf"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
+    let cors = cors(&state.settings.cors_origins);
     let pods = Router::new()
         .route(
             "/organizations/{org_id}/integrations/embed/ticket/{ticket}",
@@ -78,6 +104,7 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(tower::util::option_layer(cors))
 }
 
 async fn graphql(

@@ -236,3 +236,38 @@ async fn metrics_in_prometheus_format() {
     assert!(text.contains("orghub_http_request_duration_seconds_bucket{method=\"POST\",route=\"/graphql\",status=\"200\",le=\"+Inf\"}"));
     assert!(text.contains("# TYPE orghub_jobs gauge"));
 }
+
+#[tokio::test]
+async fn credentialed_cors_only_for_configured_origins() {
+    let preflight = |app: &crate::helpers::TestApp, origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let plain = spawn_app().await;
+    let res = preflight(&plain, "https://tools.example.com")
+        .await
+        .unwrap();
+    assert!(
+        res.headers().get("access-control-allow-origin").is_none(),
+        "no CORS by default"
+    );
+
+    let mut config = crate::helpers::test_config(crate::helpers::fresh_database_url().await);
+    config.cors_origins = vec!["https://tools.example.com".into()];
+    let app = crate::helpers::spawn_with(config).await;
+    let res = preflight(&app, "https://tools.example.com").await.unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://tools.example.com"
+    );
+    assert_eq!(res.headers()["access-control-allow-credentials"], "true");
+    let res = preflight(&app, "https://evil.example").await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}
