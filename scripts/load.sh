@@ -16,8 +16,11 @@ cargo build --release --quiet --bin orghub --example bare
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-gql() { # token, JSON body
-  curl -sf "http://127.0.0.1:$PORT/graphql" -H "Authorization: Bearer $1" -H 'Content-Type: application/json' -d "$2"
+gql() { # token, JSON body; fails on GraphQL errors too
+  local out
+  out=$(curl -sf "http://127.0.0.1:$PORT/graphql" -H "Authorization: Bearer $1" -H 'Content-Type: application/json' -d "$2")
+  if grep -q '"errors"' <<<"$out"; then echo "seeding failed: $out" >&2; return 1; fi
+  printf '%s' "$out"
 }
 
 lua_post() { # file, token, bodies... (cycled)
@@ -82,7 +85,7 @@ import json, sys
 seed = json.load(open(sys.argv[1] + "/seed.json"))
 for o in seed["orgs"]:
     print(json.dumps({"query": "mutation($o: ID!, $t: [ID!]!) { setOrganizationTags(orgId: $o, tagIds: $t) { id } }", "variables": {"o": o, "t": seed["tags"]}}))
-print(json.dumps({"query": "mutation($v: [OrgVariableInput!]!) { bulkUpdateOrgVariables(orgVariables: $v) { id } }", "variables": {"v": seed["variables"]}}))
+print(json.dumps({"query": "mutation($v: [OrgVariableUpdateInput!]!) { bulkUpdateOrgVariables(orgVariables: $v) { id } }", "variables": {"v": seed["variables"]}}))
 PY
   while read -r call; do gql "$token" "$call" >/dev/null; done <"$WORK/calls.txt"
 

@@ -1,4 +1,4 @@
-//! The `orghub` command line: serve, migrate, schema, token.
+//! The `orghub` command line: serve, migrate, schema, token, msp, demo.
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +31,17 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Everything on one machine: the server on SQLite, a simulated ConnectWise with a
+    /// realistic MSP, imported and mapped customers, a live link and a pod to open in a
+    /// browser. Ctrl-C stops it (and removes the data unless `--data` was given).
+    Demo {
+        /// Keep the demo's database in this directory (default: a temporary one).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+    },
     /// Manage MSPs (top-level organizations) on this instance.
     Msp {
         #[command(subcommand)]
@@ -95,6 +106,10 @@ async fn main() -> std::process::ExitCode {
             print!("{}", orghub::graphql::sdl());
             Ok(())
         }
+        Command::Demo { data, bind } => {
+            init_logging(LogFormat::Text);
+            demo(data, bind).await
+        }
         Command::Msp {
             action:
                 MspCommand::Create {
@@ -118,6 +133,15 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+async fn demo(data: Option<std::path::PathBuf>, bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    let demo = orghub::demo::start(data, bind).await?;
+    println!("{}", demo.banner());
+    tokio::signal::ctrl_c().await.ok();
+    eprintln!("stopping the demo");
+    demo.stop().await;
+    Ok(())
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {

@@ -162,3 +162,37 @@ async fn the_pod_in_chromium() {
         );
     }
 }
+
+/// `orghub demo`: its ticket page, opened in chromium, shows the pod signed in with the
+/// Toolbox of ticket #1001.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_pod_in_chromium() {
+    if std::env::var("ORGHUB_BROWSER_TESTS").as_deref() != Ok("1") {
+        eprintln!("browser tests skipped: set ORGHUB_BROWSER_TESTS=1 (see .ci/run)");
+        return;
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    let demo = orghub::demo::start(None, "127.0.0.1:0".parse().expect("an address"))
+        .await
+        .expect("the demo starts");
+    let screen = demo.ticket_page.clone();
+    let shots = format!("{root}/target/browser-screenshots");
+    let script = format!("{root}/tests/browser/pod.mjs");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .env("DEMO_SCREEN", screen)
+            .env("SHOTS", shots)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .expect("the browser run");
+    demo.stop().await;
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -5,6 +5,7 @@ mod api_clients;
 mod cli;
 mod concurrency;
 mod connectwise;
+mod demo;
 mod executions;
 mod faults;
 mod health;

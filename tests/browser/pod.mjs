@@ -148,6 +148,33 @@ async function refusals() {
   }
 }
 
+async function demoPod() {
+  // `orghub demo`'s ticket page: the pod loads, signs in, shows the seeded Toolbox run.
+  const browser = await launch("allowed");
+  try {
+    const page = await browser.newPage({ viewport: { width: 520, height: 640 } });
+    await page.goto(env("DEMO_SCREEN"));
+    const pod = podFrame(page);
+    await pod.locator("[data-value=add_note]").waitFor({ timeout: 30000 });
+    check("the demo's pod shows the Toolbox", (await pod.innerText()).includes("Ticket #1001"));
+    await shot(page, "demo-pod.png", "orghub demo: the pod in the simulated ConnectWise ticket");
+  } finally {
+    await browser.close();
+  }
+}
+
+if (process.env.DEMO_SCREEN) {
+  try {
+    await demoPod();
+    console.log(JSON.stringify(results));
+  } catch (e) {
+    results.error = String(e && e.stack || e);
+    console.log(JSON.stringify(results));
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
 try {
   for (const mode of ["allowed", "partitioned", "blocked"]) {
     await toolboxAndNote(mode);
