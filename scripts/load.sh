@@ -63,6 +63,7 @@ measure() { # label, database url
   msp=$(gql "$token" '{"query":"{ me { orgId } }"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["me"]["orgId"])')
   # 100 organizations, each with 2 tags and 3 variables (one secret).
   local orgs tags
+  : >"$WORK/tags.json"
   orgs=$(python3 -c "import json; print(json.dumps({'query':'mutation(\$o:[OrganizationInput!]!){ bulkCreateOrganizations(organizations:\$o){ id } }','variables':{'o':[{'name':f'Load Org {i}','managingOrgId':'$msp'} for i in range(100)]}}))")
   gql "$token" "$orgs" >"$WORK/orgs.json"
   for t in A B; do
