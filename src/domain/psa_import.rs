@@ -587,8 +587,9 @@ async fn settle_unmade(
         ("FAILED", import::Column::FailedCount)
     };
     let txn = store.begin_write().await?;
+    // The import row before the record, in the order `cancel` takes them: never a deadlock.
+    bump(&txn, import_id, counter, 1).await?;
     if settle_row(&txn, row, category, status, &errors, None).await? {
-        bump(&txn, import_id, counter, 1).await?;
         txn.commit().await?;
     }
     Ok(())
@@ -739,8 +740,10 @@ pub async fn run(store: &Store, payload: &Value, ctx: &JobContext) -> AppResult<
                 Some(config.id),
             )
             .await?;
+            // The import row before the record, in the order `cancel` takes them (a
+            // PostgreSQL deadlock otherwise, found by CI).
+            bump(&txn, import_id, import::Column::SuccessfulCount, 1).await?;
             if settle_row(&txn, &row, Category::New, "CREATED", &[], Some(org.id)).await? {
-                bump(&txn, import_id, import::Column::SuccessfulCount, 1).await?;
                 txn.commit().await?;
                 created += 1;
             }
