@@ -91,6 +91,22 @@ pub async fn enqueue<C: ConnectionTrait>(
     Ok(id)
 }
 
+/// How many jobs of each kind are in each status (for `/metrics`).
+pub async fn counts(store: &Store) -> AppResult<Vec<(String, String, i64)>> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::ExprTrait;
+    Ok(job::Entity::find()
+        .select_only()
+        .column(job::Column::Kind)
+        .column(job::Column::Status)
+        .column_as(sea_orm::sea_query::Expr::col(job::Column::Id).count(), "n")
+        .group_by(job::Column::Kind)
+        .group_by(job::Column::Status)
+        .into_tuple()
+        .all(&store.db)
+        .await?)
+}
+
 pub async fn get(store: &Store, id: Uuid) -> AppResult<Option<Job>> {
     Ok(job::Entity::find_by_id(id).one(&store.db).await?)
 }

@@ -429,6 +429,19 @@ fn session_id_of(app: &AppState, headers: &HeaderMap, session: &Session) -> Opti
         .or_else(|| session.id().map(|i| i.to_string()))
 }
 
+/// The pod session of a request and the ticket number of its path.
+async fn pod_and_ticket(
+    app: &AppState,
+    headers: &HeaderMap,
+    session: &Session,
+    org_id: &str,
+    ticket: &str,
+) -> Result<(PodSession, String, i64), Response> {
+    let (pod, origin) = pod_of(app, headers, session, org_id).await?;
+    let ticket = ticket_number(ticket, &origin)?;
+    Ok((pod, origin, ticket))
+}
+
 fn ticket_number(raw: &str, origin: &str) -> Result<i64, Response> {
     raw.parse::<i64>().ok().filter(|t| *t > 0).ok_or_else(|| {
         api_error(
@@ -447,14 +460,11 @@ pub async fn state(
     headers: HeaderMap,
     session: Session,
 ) -> Response {
-    let (pod, origin) = match pod_of(&app, &headers, &session, &org_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let ticket = match ticket_number(&ticket, &origin) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (pod, origin, ticket) =
+        match pod_and_ticket(&app, &headers, &session, &org_id, &ticket).await {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
     match pods::ticket_state(&app.store, &pod, ticket).await {
         Ok(v) => {
             let hint = session_id_of(&app, &headers, &session);
@@ -475,14 +485,11 @@ pub async fn events(
     headers: HeaderMap,
     session: Session,
 ) -> Response {
-    let (pod, origin) = match pod_of(&app, &headers, &session, &org_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let ticket = match ticket_number(&ticket, &origin) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (pod, origin, ticket) =
+        match pod_and_ticket(&app, &headers, &session, &org_id, &ticket).await {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
     let store = app.store.clone();
     let closing = app.closing.subscribe();
     let started = std::time::Instant::now();
@@ -575,14 +582,11 @@ pub async fn restart(
     headers: HeaderMap,
     session: Session,
 ) -> Response {
-    let (pod, origin) = match pod_of(&app, &headers, &session, &org_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let ticket = match ticket_number(&ticket, &origin) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (pod, origin, ticket) =
+        match pod_and_ticket(&app, &headers, &session, &org_id, &ticket).await {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
     match pods::restart(&app.store, &pod, ticket).await {
         Ok(id) => {
             let mut res = Json(json!({ "executionId": id })).into_response();

@@ -221,25 +221,10 @@ async fn track(
 
 /// `GET /metrics`: Prometheus text format.
 async fn metrics(State(app): State<AppState>) -> axum::response::Response {
-    use sea_orm::sea_query::ExprTrait;
-    use sea_orm::{EntityTrait, QuerySelect};
-    let jobs: Vec<(String, String, i64)> = entity::job::Entity::find()
-        .select_only()
-        .column(entity::job::Column::Kind)
-        .column(entity::job::Column::Status)
-        .column_as(
-            sea_orm::sea_query::Expr::col(entity::job::Column::Id).count(),
-            "n",
-        )
-        .group_by(entity::job::Column::Kind)
-        .group_by(entity::job::Column::Status)
-        .into_tuple()
-        .all(&app.store.db)
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "counting jobs for /metrics failed");
-            Vec::new()
-        });
+    let jobs = crate::jobs::counts(&app.store).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e.client_message(), "counting jobs for /metrics failed");
+        Vec::new()
+    });
     (
         [(
             axum::http::header::CONTENT_TYPE,
