@@ -6,6 +6,7 @@ mod cli;
 mod concurrency;
 mod connectwise;
 mod demo;
+mod docs;
 mod executions;
 mod faults;
 mod health;
