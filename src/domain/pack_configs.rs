@@ -208,6 +208,19 @@ pub fn connectwise_credentials(
     ))
 }
 
+/// A ConnectWise client for a config (its stored credentials), for calls that need nothing
+/// else of the config.
+pub fn connectwise_client(
+    store: &Store,
+    c: &PackConfig,
+) -> AppResult<crate::connectwise::client::CwClient> {
+    let (creds, _) = connectwise_credentials(store, c)?;
+    Ok(crate::connectwise::client::CwClient::new(
+        store.http.clone(),
+        creds,
+    ))
+}
+
 /// Required fields a config still lacks (an incomplete config is saved, and shows orange).
 pub fn missing_fields(c: &PackConfig) -> Vec<&'static str> {
     let Some(spec) = super::packs::spec(&c.pack_id) else {

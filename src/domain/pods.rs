@@ -17,7 +17,7 @@ use super::pack_configs::{self, PackConfig};
 use super::triggers::{self, Fired};
 use super::{Store, health};
 use crate::auth::{Actor, Role};
-use crate::connectwise::client::{CwClient, CwError};
+use crate::connectwise::client::CwError;
 use crate::error::{AppError, AppResult};
 use crate::workflows::toolbox;
 
@@ -178,8 +178,7 @@ impl MemberVerifier {
                 "Too many failed sign-ins; wait a minute and reopen the ticket".into(),
             ));
         }
-        let (creds, _) = pack_configs::connectwise_credentials(store, config)?;
-        let client = CwClient::new(store.http.clone(), creds);
+        let client = pack_configs::connectwise_client(store, config)?;
         let answer = client
             .my_member_info(&claim.member_id, &claim.member_hash, &claim.member_context)
             .await;

@@ -16,7 +16,7 @@ use super::pack_configs::{self, PackConfig};
 use super::variables::{self, Variable};
 use super::{Store, pods};
 use crate::auth::{Access, Actor};
-use crate::connectwise::client::{CwClient, CwError};
+use crate::connectwise::client::CwError;
 use crate::error::{AppError, AppResult, ValidationError};
 
 /// The type of a setting's value.
@@ -472,9 +472,7 @@ async fn psa_options(
     {
         return Ok(cached);
     }
-    let (creds, _) =
-        pack_configs::connectwise_credentials(store, config).map_err(|e| e.client_message())?;
-    let client = CwClient::new(store.http.clone(), creds);
+    let client = pack_configs::connectwise_client(store, config).map_err(|e| e.client_message())?;
     let items = client
         .get_all(&path, None, 1000)
         .await
@@ -921,8 +919,7 @@ pub async fn connectwise_request(
             "the config is not complete",
         ));
     }
-    let (creds, _) = pack_configs::connectwise_credentials(store, &config)?;
-    let client = CwClient::new(store.http.clone(), creds);
+    let client = pack_configs::connectwise_client(store, &config)?;
     let answer = client
         .raw(method.clone(), &path, &pairs, body.filter(|b| !b.is_null()))
         .await

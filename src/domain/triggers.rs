@@ -20,7 +20,6 @@ use super::organizations::{self, Org};
 use super::pack_configs::{self, PackConfig};
 use super::{Store, now, unique_violation};
 use crate::auth::{Access, Actor};
-use crate::connectwise::client::CwClient;
 use crate::error::{AppError, AppResult};
 use crate::workflows::{self, toolbox};
 
@@ -198,8 +197,7 @@ pub async fn register_callbacks(
     let t = get_or_create(&txn, owner.id, config.id, CW_CALLBACK).await?;
     txn.commit().await?;
     let target = url(store, base, &t);
-    let (creds, _) = pack_configs::connectwise_credentials(store, &config)?;
-    let client = CwClient::new(store.http.clone(), creds);
+    let client = pack_configs::connectwise_client(store, &config)?;
     let refused = |e| AppError::Conflict(format!("ConnectWise refused the callback: {e}"));
     let existing = client.callbacks().await.map_err(refused)?;
     let found = existing
@@ -560,8 +558,7 @@ pub async fn create_offboarding(
     .insert(&store.db)
     .await?;
     if kind == OFFBOARDING_COMPANY {
-        let (creds, _) = pack_configs::connectwise_credentials(store, &config)?;
-        let client = CwClient::new(store.http.clone(), creds);
+        let client = pack_configs::connectwise_client(store, &config)?;
         let made = client
             .create_callback(
                 &url(store, base, &t),

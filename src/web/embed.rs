@@ -170,6 +170,18 @@ fn from_app(e: AppError, origin: Option<&str>) -> Response {
     res
 }
 
+/// A domain result as the pod API answers it: JSON with the CSP, or the error.
+fn json_answer(result: Result<Value, AppError>, origin: &str) -> Response {
+    match result {
+        Ok(v) => {
+            let mut res = Json(v).into_response();
+            csp(&mut res, Some(origin));
+            res
+        }
+        Err(e) => from_app(e, Some(origin)),
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -465,15 +477,9 @@ pub async fn state(
             Ok(p) => p,
             Err(r) => return r,
         };
-    match pods::ticket_state(&app.store, &pod, ticket).await {
-        Ok(v) => {
-            let hint = session_id_of(&app, &headers, &session);
-            let mut res = Json(with_token(&app, hint.as_deref(), v)).into_response();
-            csp(&mut res, Some(&origin));
-            res
-        }
-        Err(e) => from_app(e, Some(&origin)),
-    }
+    let hint = session_id_of(&app, &headers, &session);
+    let state = pods::ticket_state(&app.store, &pod, ticket).await;
+    json_answer(state.map(|v| with_token(&app, hint.as_deref(), v)), &origin)
 }
 
 /// `GET …/tickets/{ticket}/events`: server-sent events with the state each time it changes
@@ -565,14 +571,10 @@ pub async fn answer(
             Some(&origin),
         );
     };
-    match pods::answer(&app.store, &pod, task, body.values).await {
-        Ok(v) => {
-            let mut res = Json(v).into_response();
-            csp(&mut res, Some(&origin));
-            res
-        }
-        Err(e) => from_app(e, Some(&origin)),
-    }
+    json_answer(
+        pods::answer(&app.store, &pod, task, body.values).await,
+        &origin,
+    )
 }
 
 /// `POST …/tickets/{ticket}/restart`: a new Toolbox run for the ticket.
@@ -587,14 +589,8 @@ pub async fn restart(
             Ok(p) => p,
             Err(r) => return r,
         };
-    match pods::restart(&app.store, &pod, ticket).await {
-        Ok(id) => {
-            let mut res = Json(json!({ "executionId": id })).into_response();
-            csp(&mut res, Some(&origin));
-            res
-        }
-        Err(e) => from_app(e, Some(&origin)),
-    }
+    let started = pods::restart(&app.store, &pod, ticket).await;
+    json_answer(started.map(|id| json!({ "executionId": id })), &origin)
 }
 
 /// `POST /api/embed/logout`: ends the session (its cookie is deleted, partitioned too).
