@@ -40,6 +40,9 @@ pub enum AppError {
     Conflict(String),
     /// `SERVICE_UNAVAILABLE` / 503: the database cannot be reached right now; retry.
     Unavailable(String),
+    /// `STORAGE_FULL` / 507: the database's disk (or its size cap) is full. The write was
+    /// rolled back; reads go on; writes succeed again once space is freed.
+    StorageFull,
     /// `INTERNAL` / 500: logged with its cause; the client sees a generic message.
     Internal(anyhow::Error),
 }
@@ -67,6 +70,7 @@ impl AppError {
             AppError::Invalid(_) => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            AppError::StorageFull => "STORAGE_FULL",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -79,6 +83,7 @@ impl AppError {
             AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +101,11 @@ impl AppError {
                 .join("; "),
             AppError::Conflict(m) => m.clone(),
             AppError::Unavailable(m) => m.clone(),
+            AppError::StorageFull => {
+                "The database's disk is full: nothing was written. Free space (or raise the \
+                 database's size limit) and retry"
+                    .into()
+            }
             AppError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
                 "Internal server error".into()
@@ -128,7 +138,36 @@ impl From<DbErr> for AppError {
                 "The database is unavailable right now; try again in a few seconds".into(),
             );
         }
+        if storage_full(&err) {
+            tracing::error!(error = %err, "the database's disk is full");
+            return AppError::StorageFull;
+        }
         AppError::Internal(err.into())
+    }
+}
+
+/// Whether a statement failed because the database's disk is full: SQLite's
+/// `SQLITE_FULL` (13, also raised at `max_page_count`) or PostgreSQL's `disk_full` (53100).
+pub fn storage_full(err: &DbErr) -> bool {
+    let sqlx = match err {
+        DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    let Some(db) = sqlx.as_database_error() else {
+        return false;
+    };
+    let code = db.code();
+    if db
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        // The extended result code; its low byte is the primary one.
+        code.and_then(|c| c.parse::<i64>().ok())
+            .is_some_and(|c| c & 0xff == 13)
+    } else {
+        code.as_deref() == Some("53100")
     }
 }
 

@@ -261,12 +261,15 @@ fn respond(resp: async_graphql::Response, headers: &HeaderMap) -> axum::response
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let unavailable = resp
-        .errors
-        .iter()
-        .any(|e| matches!(e.extensions.as_ref().and_then(|x| x.get("code")), Some(async_graphql::Value::String(c)) if c == "SERVICE_UNAVAILABLE"));
-    let status = if unavailable {
+    let has_code = |code: &str| {
+        resp.errors.iter().any(|e| {
+            matches!(e.extensions.as_ref().and_then(|x| x.get("code")), Some(async_graphql::Value::String(c)) if c == code)
+        })
+    };
+    let status = if has_code("SERVICE_UNAVAILABLE") {
         StatusCode::SERVICE_UNAVAILABLE
+    } else if has_code("STORAGE_FULL") {
+        StatusCode::INSUFFICIENT_STORAGE
     } else if graphql_response && request_error {
         if let Some(obj) = body.as_object_mut() {
             obj.remove("data");
@@ -283,7 +286,7 @@ fn respond(resp: async_graphql::Response, headers: &HeaderMap) -> axum::response
     let mut res = (status, axum::Json(body)).into_response();
     res.headers_mut()
         .insert(CONTENT_TYPE, axum::http::HeaderValue::from_static(media));
-    if unavailable {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
         res.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
             axum::http::HeaderValue::from_static("5"),
