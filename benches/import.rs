@@ -72,11 +72,12 @@ async fn main() {
             .expect("a fresh database");
         let actor = Actor {
             user_id: admin.id,
-            username: admin.username,
+            username: admin.username.clone(),
             org_id: msp.id,
             org_path: msp.path,
             role: Role::Admin,
             is_staff: true,
+            user: Some(admin.into()),
         };
         let mut offset = 0;
         for n in [1_000usize, 100_000] {

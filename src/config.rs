@@ -165,6 +165,12 @@ pub struct Config {
     )]
     pub database_acquire_timeout_secs: u64,
 
+    /// Seconds a signed-in user's role and organization are kept between requests
+    /// (changes on this replica take effect at once; on other replicas within this).
+    /// 0 reloads them on every request. API clients are never kept.
+    #[arg(long, env = "ORGHUB_ACTOR_CACHE_SECS", default_value_t = 5)]
+    pub actor_cache_secs: u64,
+
     /// Browser origins allowed to call the API with credentials (CORS), comma-separated,
     /// e.g. `https://tools.example.com`. None by default: no cross-origin access at all.
     #[arg(long, env = "ORGHUB_CORS_ORIGINS", value_delimiter = ',')]

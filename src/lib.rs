@@ -168,10 +168,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Store, auth::TokenSe
     let (tokens, secret_key) = token_service(config)?;
     let db = connect(config).await?;
     migrate(&db).await?;
-    Ok((
-        Store::new(db, config.max_page_size, &secret_key, http_client()?),
-        tokens,
-    ))
+    let mut store = Store::new(db, config.max_page_size, &secret_key, http_client()?);
+    store.actors = std::sync::Arc::new(auth::ActorCache::new(Duration::from_secs(
+        config.actor_cache_secs,
+    )));
+    Ok((store, tokens))
 }
 
 /// The whole application: database connected and migrated, keys loaded, router built.

@@ -1,6 +1,9 @@
 //! Who is asking: bearer tokens, the `Actor`, and access checks over the org tree.
+mod cache;
 mod oidc;
 mod tokens;
+
+pub use cache::ActorCache;
 
 pub use oidc::{OidcClaims, OidcVerifier};
 
@@ -75,6 +78,8 @@ pub struct Actor {
     pub role: Role,
     /// Operators of the instance: every tree, reserved names.
     pub is_staff: bool,
+    /// The user's row as it was loaded for this request (none for a pod's member).
+    pub user: Option<std::sync::Arc<user::Model>>,
 }
 
 impl Actor {
@@ -156,6 +161,11 @@ pub async fn authenticate(
         }
     }
     let claims = auth.tokens.verify(token)?;
+    if claims.cgen.is_none()
+        && let Some(actor) = store.actors.get(&claims.sub)
+    {
+        return Ok(actor);
+    }
     let unknown = || {
         AppError::Unauthenticated(
             "This token's user does not exist (any more); ask an admin".into(),
@@ -180,8 +190,11 @@ pub async fn authenticate(
                 "This API client's secret was rotated or revoked".into(),
             ));
         }
+        return actor_for_user(store, user).await;
     }
-    actor_for_user(store, user).await
+    let actor = actor_for_user(store, user).await?;
+    store.actors.put(&claims.sub, &actor);
+    Ok(actor)
 }
 
 /// The user behind an identity-provider token: by `sub`, or on first sign-in by the
@@ -234,10 +247,11 @@ async fn actor_for_user(store: &Store, user: user::Model) -> AppResult<Actor> {
     })?;
     Ok(Actor {
         user_id: user.id,
-        username: user.username,
+        username: user.username.clone(),
         org_id: org.id,
         org_path: org.path,
         role,
         is_staff: user.is_staff,
+        user: Some(std::sync::Arc::new(user)),
     })
 }

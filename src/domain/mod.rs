@@ -55,6 +55,8 @@ pub struct Store {
     pub trigger_key: Arc<[u8; 32]>,
     /// ConnectWise lists of the settings form, kept briefly.
     pub settings_cache: Arc<settings::OptionsCache>,
+    /// Signed-in actors, kept for a few seconds (emptied on any user or org change).
+    pub actors: Arc<crate::auth::ActorCache>,
 }
 
 /// A key for one purpose from the secret key (HMAC-SHA256 as the derivation function).
@@ -89,6 +91,7 @@ impl Store {
             jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
             trigger_key: Arc::new(derive_key(secret_key, b"orghub trigger links v1")),
             settings_cache: Arc::new(settings::OptionsCache::default()),
+            actors: Arc::new(crate::auth::ActorCache::default()),
         }
     }
 

@@ -1433,6 +1433,8 @@ pub async fn update(
         tags::replace_on(&txn, org.id, ids).await?;
     }
     txn.commit().await?;
+    // A move changes the paths signed-in actors carry.
+    store.actors.clear();
     Ok(updated)
 }
 
@@ -1573,6 +1575,7 @@ pub async fn delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> AppResult<u64
         total += res.rows_affected;
     }
     txn.commit().await?;
+    store.actors.clear();
     Ok(total)
 }
 
@@ -1648,6 +1651,7 @@ pub async fn restore(store: &Store, actor: &Actor, id: Uuid) -> AppResult<Org> {
         }
     }
     txn.commit().await?;
+    store.actors.clear();
     organization::Entity::find_by_id(id)
         .one(&store.db)
         .await?
@@ -1682,6 +1686,7 @@ pub async fn purge_deleted(store: &Store, as_of: DateTime<Utc>) -> AppResult<Vec
             purged.push(id);
         }
     }
+    store.actors.clear();
     Ok(purged)
 }
 

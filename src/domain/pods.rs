@@ -226,6 +226,7 @@ pub async fn actor(store: &Store, s: &PodSession) -> AppResult<(Actor, Org)> {
             org_path: org.path.clone(),
             role: Role::Member,
             is_staff: false,
+            user: None,
         },
         org,
     ))

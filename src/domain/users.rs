@@ -259,6 +259,9 @@ pub async fn by_email(store: &Store, email: &str) -> AppResult<Option<User>> {
 
 /// The caller's own user row.
 pub async fn get(store: &Store, actor: &Actor) -> AppResult<User> {
+    if let Some(user) = &actor.user {
+        return Ok(user.as_ref().clone());
+    }
     user::Entity::find_by_id(actor.user_id)
         .one(&store.db)
         .await?
@@ -437,6 +440,7 @@ pub async fn update_roles(
     )
     .await?;
     txn.commit().await?;
+    store.actors.clear();
     Ok(updated)
 }
 
@@ -473,6 +477,7 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> AppResult<()> {
     )
     .await?;
     txn.commit().await?;
+    store.actors.clear();
     Ok(())
 }
 
@@ -516,6 +521,7 @@ pub async fn link_identity(store: &Store, sub: &str, email: &str) -> AppResult<O
     )
     .await?;
     txn.commit().await?;
+    store.actors.clear();
     Ok(Some(linked))
 }
 

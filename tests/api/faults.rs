@@ -206,7 +206,10 @@ async fn a_full_disk_under_sqlite_is_a_clear_error_and_nothing_is_lost() {
     }
     let (status, body) = refused.expect("a full disk refuses writes");
     assert_eq!(status, 507, "{body}");
-    assert_eq!(body["errors"][0]["extensions"]["code"], "STORAGE_FULL", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "STORAGE_FULL",
+        "{body}"
+    );
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("disk is full"), "{message}");
 

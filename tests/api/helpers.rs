@@ -65,6 +65,8 @@ pub fn test_config(database_url: String) -> Config {
     config.max_page_size = 100;
     config.max_body_bytes = 256 * 1024;
     config.job_poll_ms = 100;
+    // Short, so a test of a change made behind the server's back waits little.
+    config.actor_cache_secs = 1;
     config
 }
 

@@ -1,6 +1,7 @@
 //! Users: inviting, listing, roles, removal, the rules around admins; MSP onboarding;
 //! the audit log of access changes.
 use orghub::auth::Role;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, code, rule, spawn_app};
@@ -372,4 +373,50 @@ async fn staff_onboard_a_new_msp() {
         actions.contains(&"msp.create") && actions.contains(&"user.create"),
         "{actions:?}"
     );
+}
+
+/// Signed-in actors are kept a few seconds (ORGHUB_ACTOR_CACHE_SECS), but a change of role,
+/// a removal or a moved organization on this replica takes effect on the next request;
+/// a change made past this replica (straight in the database) within the TTL.
+#[tokio::test]
+async fn role_changes_and_removals_take_effect_at_once_despite_the_actor_cache() {
+    let app = spawn_app().await;
+    let org = app.create_org(&app.admin, "Kept", &app.msp_id).await;
+    let (id, token) = app.user(&app.msp_id, Role::Admin, false).await;
+    let admin_only =
+        "{ permissionAuditLog(orgId: \"ORG\", limit: 1) { id } }".replace("ORG", &app.msp_id);
+    // Signed in and kept.
+    app.ok(&token, &admin_only, json!({})).await;
+    app.ok(&token, &admin_only, json!({})).await;
+
+    app.ok(&app.admin, ROLES, json!({ "id": id, "r": ["read_only"] }))
+        .await;
+    let body = app.gql(&token, &admin_only, json!({})).await;
+    assert_eq!(code(&body), "FORBIDDEN", "demoted at once: {body}");
+    let me = app.ok(&token, "{ me { roleIds } }", json!({})).await;
+    assert_eq!(me["me"]["roleIds"], json!(["read_only"]));
+
+    app.ok(&app.admin, DELETE, json!({ "id": id })).await;
+    let body = app.gql(&token, "{ me { id } }", json!({})).await;
+    assert_eq!(code(&body), "UNAUTHENTICATED", "removed at once: {body}");
+
+    // Changed behind the server's back: seen once the entry expires.
+    let (id, token) = app.user(&org, Role::Admin, false).await;
+    app.ok(&token, &admin_only.replace(&app.msp_id, &org), json!({}))
+        .await;
+    entity::user::Entity::update_many()
+        .col_expr(
+            entity::user::Column::Role,
+            sea_orm::sea_query::Expr::value("read_only"),
+        )
+        .filter(entity::user::Column::Id.eq(id))
+        .exec(&app.state.store.db)
+        .await
+        .unwrap();
+    let ttl = std::time::Duration::from_secs(app.config.actor_cache_secs);
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(200)).await;
+    let body = app
+        .gql(&token, &admin_only.replace(&app.msp_id, &org), json!({}))
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
 }
