@@ -70,9 +70,7 @@ impl Api {
     }
 }
 
-fn step(n: usize, total: usize, what: &str) {
-    eprintln!("[{n}/{total}] {what}");
-}
+use crate::progress::step;
 
 /// Starts the demo: `data` keeps the database there (else a temporary directory),
 /// `bind` is where the server listens (`127.0.0.1:0` for any free port).
@@ -85,14 +83,10 @@ pub async fn start(data: Option<PathBuf>, bind: SocketAddr) -> anyhow::Result<De
         ),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let total = 7;
-    step(
-        1,
-        total,
-        "starting the ConnectWise simulator (300 companies)",
-    );
+    let total = crate::progress::steps(7);
+    step(&total, "starting the ConnectWise simulator (300 companies)");
     let sim = Simulator::start(300, SimCredentials::default()).await?;
-    step(2, total, "starting orghub on SQLite");
+    step(&total, "starting orghub on SQLite");
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
@@ -142,7 +136,8 @@ pub async fn start(data: Option<PathBuf>, bind: SocketAddr) -> anyhow::Result<De
         token: token.clone(),
     };
     let msp_id = admin.org_id.to_string();
-    let seeded = seed(&api, &sim, &msp_id, is_fresh, total).await?;
+    let seeded = seed(&api, &sim, &msp_id, is_fresh, &total).await?;
+    total.finish_and_clear();
     Ok(Demo {
         dir,
         temporary,
@@ -169,11 +164,11 @@ async fn seed(
     sim: &Simulator,
     msp: &str,
     fresh: bool,
-    total: usize,
+    total: &indicatif::ProgressBar,
 ) -> anyhow::Result<String> {
     let c = &sim.credentials;
     let config = if fresh {
-        step(3, total, "configuring ConnectWise and checking its health");
+        step(total, "configuring ConnectWise and checking its health");
         let made = api
             .call(
                 "mutation($c: PackConfigCreateInput!) { createPackConfig(packConfig: $c) { id } }",
@@ -208,7 +203,6 @@ async fn seed(
     .await?;
     if fresh {
         step(
-            4,
             total,
             "importing 12 customers from ConnectWise (a background job)",
         );
@@ -247,7 +241,7 @@ async fn seed(
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        step(5, total, "tags and cascading variables");
+        step(total, "tags and cascading variables");
         let orgs = api
             .call(
                 "{ organizations(limit: 20, order: [[\"name\"]]) { id name } }",
@@ -297,7 +291,7 @@ async fn seed(
         )
         .await?;
     }
-    step(6, total, "a live link, and a Toolbox run for ticket #1001");
+    step(total, "a live link, and a Toolbox run for ticket #1001");
     let link = api
         .call(
             "mutation($o: ID!, $c: ID!) { createLiveLink(orgId: $o, packConfigId: $c) { url } }",
@@ -314,7 +308,7 @@ async fn seed(
         .send()
         .await
         .context("starting the Toolbox run")?;
-    step(7, total, "ready");
+    step(total, "ready");
     Ok(link)
 }
 

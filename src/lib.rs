@@ -3,6 +3,7 @@
 //! `build` turns a `Config` into a ready router (database connected and migrated);
 //! `serve` runs it until Ctrl-C or SIGTERM. Tests use `build` directly.
 pub mod auth;
+pub mod cli_import;
 pub mod config;
 pub mod connectwise;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod graphql;
 pub mod jobs;
 mod keys;
 pub mod metrics;
+pub mod progress;
 pub mod psa;
 pub mod web;
 pub mod workflows;
@@ -110,10 +112,26 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+/// Applies pending migrations; on a terminal, one by one under a progress bar.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
+    let pending = Migrator::get_pending_migrations(db)
         .await
-        .context("database migration failed")
+        .context("cannot read the applied migrations")?;
+    let bar = progress::items(pending.len() as u64, "migrating", "migrations");
+    if pending.is_empty() || bar.is_hidden() {
+        return Migrator::up(db, None)
+            .await
+            .context("database migration failed");
+    }
+    for m in &pending {
+        bar.set_message(m.name().to_owned());
+        Migrator::up(db, Some(1))
+            .await
+            .with_context(|| format!("database migration {} failed", m.name()))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(())
 }
 
 pub fn token_service(config: &Config) -> anyhow::Result<(auth::TokenService, [u8; 32])> {

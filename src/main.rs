@@ -42,6 +42,23 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: std::net::SocketAddr,
     },
+    /// Import organizations from a CSV file (the API's import, with progress): columns
+    /// organizationName, managingOrgId, domain, orgSlug, isEnabled, tagNames.
+    ImportCsv {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Where rows without a managingOrgId go.
+        #[arg(long)]
+        managing_org: String,
+        /// The user the import acts as (default: the MSP's first admin).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only check the rows; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        config: Config,
+    },
     /// Manage MSPs (top-level organizations) on this instance.
     Msp {
         #[command(subcommand)]
@@ -121,6 +138,16 @@ async fn main() -> std::process::ExitCode {
             init_logging(config.log_format);
             create_msp(&config, &name, &admin_email).await
         }
+        Command::ImportCsv {
+            file,
+            managing_org,
+            user,
+            dry_run,
+            config,
+        } => {
+            init_logging(config.log_format);
+            import_csv(&config, &file, &managing_org, user.as_deref(), dry_run).await
+        }
         Command::Token { user, ttl, config } => {
             init_logging(config.log_format);
             token(&config, &user, ttl).await
@@ -141,6 +168,18 @@ async fn demo(data: Option<std::path::PathBuf>, bind: std::net::SocketAddr) -> a
     tokio::signal::ctrl_c().await.ok();
     eprintln!("stopping the demo");
     demo.stop().await;
+    Ok(())
+}
+
+async fn import_csv(
+    config: &Config,
+    file: &std::path::Path,
+    managing_org: &str,
+    user: Option<&str>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let report = orghub::cli_import::run(config, file, managing_org, user, dry_run).await?;
+    print!("{}", report.text);
     Ok(())
 }
 

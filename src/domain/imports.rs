@@ -190,6 +190,9 @@ pub fn summarize(outcomes: &[RowOutcome]) -> Summary {
     }
 }
 
+/// Told of each row done: the phase (`validating`, `creating`), rows done, rows in all.
+pub type OnRow<'a> = Option<&'a (dyn Fn(&'static str, usize, usize) + Sync)>;
+
 /// Validates every row (the shared validator, in import mode).
 pub async fn validate(
     store: &Store,
@@ -197,6 +200,18 @@ pub async fn validate(
     default_managing_org: Uuid,
     rows: Vec<ImportRow>,
 ) -> AppResult<Vec<RowOutcome>> {
+    validate_with(store, actor, default_managing_org, rows, None).await
+}
+
+/// `validate`, telling `on_row` of its progress.
+pub async fn validate_with(
+    store: &Store,
+    actor: &Actor,
+    default_managing_org: Uuid,
+    rows: Vec<ImportRow>,
+    on_row: OnRow<'_>,
+) -> AppResult<Vec<RowOutcome>> {
+    let total = rows.len();
     let org = organizations::visible(store, actor, default_managing_org).await?;
     actor.check(&org, Access::Write)?;
     let mut validator = OrgValidator::for_import(store, actor).await?;
@@ -239,6 +254,9 @@ pub async fn validate(
                 None
             },
         });
+        if let Some(f) = on_row {
+            f("validating", out.len(), total);
+        }
     }
     Ok(out)
 }
@@ -259,9 +277,17 @@ pub(crate) fn categorize(errors: &[ValidationError]) -> Category {
 }
 
 /// Creates the new rows, each on its own; existing ones are skipped, invalid ones failed.
-async fn create_rows(store: &Store, outcomes: &mut [RowOutcome]) -> AppResult<()> {
+async fn create_rows(
+    store: &Store,
+    outcomes: &mut [RowOutcome],
+    on_row: OnRow<'_>,
+) -> AppResult<()> {
     let mut created = 0usize;
-    for o in outcomes.iter_mut() {
+    let total = outcomes.len();
+    for (done, o) in outcomes.iter_mut().enumerate() {
+        if let Some(f) = on_row {
+            f("creating", done, total);
+        }
         match (o.category, &o.valid) {
             (Category::New, Some(valid)) => match organizations::insert_valid(store, valid).await {
                 Ok(org) => {
@@ -300,6 +326,9 @@ async fn create_rows(store: &Store, outcomes: &mut [RowOutcome]) -> AppResult<()
             (Category::Existing, _) => o.status = Some("SKIPPED"),
             _ => o.status = Some("FAILED"),
         }
+    }
+    if let Some(f) = on_row {
+        f("creating", total, total);
     }
     Ok(())
 }
@@ -351,9 +380,21 @@ pub async fn process(
     import_type: &str,
     rows: Vec<ImportRow>,
 ) -> AppResult<(Import, Vec<RowOutcome>)> {
+    process_with(store, actor, default_managing_org, import_type, rows, None).await
+}
+
+/// `process`, telling `on_row` of its progress (the command line's bars).
+pub async fn process_with(
+    store: &Store,
+    actor: &Actor,
+    default_managing_org: Uuid,
+    import_type: &str,
+    rows: Vec<ImportRow>,
+    on_row: OnRow<'_>,
+) -> AppResult<(Import, Vec<RowOutcome>)> {
     let started = now();
-    let mut outcomes = validate(store, actor, default_managing_org, rows).await?;
-    create_rows(store, &mut outcomes).await?;
+    let mut outcomes = validate_with(store, actor, default_managing_org, rows, on_row).await?;
+    create_rows(store, &mut outcomes, on_row).await?;
     let s = summarize(&outcomes);
     let at = now();
     let id = Uuid::now_v7();

@@ -264,3 +264,129 @@ async fn msp_create_command_onboards_an_msp() {
     );
     assert_eq!(data["me"]["roleIds"], json!(["admin"]));
 }
+
+#[tokio::test]
+async fn import_csv_command_imports_like_the_api() {
+    let url = fresh_database_url().await;
+    let config = test_config(url.clone());
+    let app = spawn_with(config.clone()).await;
+    app.create_org(&app.admin, "Already There", &app.msp_id)
+        .await;
+    app.ok(
+        &app.admin,
+        "mutation($o: ID!) { createTag(tag: {name: \"Managed\", orgId: $o}) { id } }",
+        json!({ "o": app.msp_id }),
+    )
+    .await;
+    let secret = config.jwt_secret.as_ref().unwrap().expose().to_owned();
+    let key = config.secret_key.as_ref().unwrap().expose().to_owned();
+    let env = [
+        ("ORGHUB_JWT_SECRET", secret.as_str()),
+        ("ORGHUB_SECRET_KEY", key.as_str()),
+        ("ORGHUB_DATABASE_URL", url.as_str()),
+    ];
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("import-csv-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("orgs.csv");
+    std::fs::write(
+        &file,
+        "organizationName,domain,tagNames\n\
+         Globex,globex.com,Managed\n\
+         Initech,initech.com,\n\
+         Already There,,\n\
+         Bad Domain,not a domain,\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["import-csv", file, "--managing-org", app.msp_id.as_str()];
+        args.extend_from_slice(extra);
+        orghub(&args, &env)
+    };
+    let listed = || async {
+        let data = app
+            .ok(
+                &app.admin,
+                "{ organizations(order: [[\"name\"]], limit: 50) { name domain tags { name } } }",
+                json!({}),
+            )
+            .await;
+        data["organizations"].clone()
+    };
+
+    let out = run(&["--dry-run"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Checked 4 rows (nothing written): 2 new, 1 already there, 1 invalid"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("row 4 (\"Bad Domain\"): domain"),
+        "{stdout}"
+    );
+    let names = crate::helpers::names(&listed().await);
+    assert!(
+        !names.contains(&"Globex".to_owned()),
+        "a dry run writes nothing"
+    );
+
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Imported 4 rows: 2 created, 1 skipped (already there), 1 failed"),
+        "{stdout}"
+    );
+    let list = listed().await;
+    let globex = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "Globex")
+        .expect("Globex imported");
+    assert_eq!(globex["domain"], "globex.com");
+    assert_eq!(globex["tags"], json!([{ "name": "Managed" }]));
+    // Kept as an import of the MSP, like one made through the API.
+    let imports = app
+        .ok(
+            &app.admin,
+            "query($o: ID!) { organizationImports(orgId: $o) { importType status successfulCount failedCount } }",
+            json!({ "o": app.msp_id }),
+        )
+        .await;
+    assert_eq!(
+        imports["organizationImports"],
+        json!([{ "importType": "CSV", "status": "COMPLETED", "successfulCount": 2, "failedCount": 1 }])
+    );
+
+    // Mistakes are told plainly, never a panic.
+    let out = orghub(&["import-csv", file, "--managing-org", "not-an-id"], &env);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--managing-org must be an organization id")
+    );
+    let out = orghub(
+        &[
+            "import-csv",
+            "/nonexistent.csv",
+            "--managing-org",
+            &app.msp_id,
+        ],
+        &env,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent.csv"));
+    let out = run(&["--user", "nobody@acme.test"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user with e-mail nobody@acme.test"));
+}
