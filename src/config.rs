@@ -165,6 +165,14 @@ pub struct Config {
     )]
     pub database_acquire_timeout_secs: u64,
 
+    /// Where Autotask configs without a zone URL ask for their zone (`zoneInformation`).
+    #[arg(
+        long,
+        env = "ORGHUB_AUTOTASK_DISCOVERY_URL",
+        default_value = "https://webservices.autotask.net"
+    )]
+    pub autotask_discovery_url: String,
+
     /// Seconds a signed-in user's role and organization are kept between requests
     /// (changes on this replica take effect at once; on other replicas within this).
     /// 0 reloads them on every request. API clients are never kept.

@@ -190,6 +190,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Store, auth::TokenSe
     store.actors = std::sync::Arc::new(auth::ActorCache::new(Duration::from_secs(
         config.actor_cache_secs,
     )));
+    store.autotask_discovery_url = config.autotask_discovery_url.clone();
     Ok((store, tokens))
 }
 

@@ -76,25 +76,31 @@ pub enum CwError {
 
 impl std::fmt::Display for CwError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CwError::Unauthorized(m) => write!(f, "ConnectWise refused the credentials: {m}"),
-            CwError::Forbidden(m) => write!(f, "the API member may not do this: {m}"),
-            CwError::NotFound(m) => write!(f, "not found in ConnectWise: {m}"),
-            CwError::Rejected { code, message, .. } => {
-                write!(f, "ConnectWise rejected the request ({code}): {message}")
-            }
-            CwError::RateLimited => write!(f, "ConnectWise kept answering 429 (too many requests)"),
-            CwError::Server { status, message } => {
-                write!(f, "ConnectWise failed with {status}: {message}")
-            }
-            CwError::Unreachable(m) => write!(f, "ConnectWise is unreachable: {m}"),
-            CwError::Timeout => write!(f, "ConnectWise did not answer in time"),
-            CwError::Protocol(m) => write!(f, "unexpected answer from ConnectWise: {m}"),
-        }
+        f.write_str(&self.describe("ConnectWise"))
     }
 }
 
 impl CwError {
+    /// The error in words, naming the PSA that answered (the Autotask and HaloPSA clients
+    /// answer with the same errors).
+    pub fn describe(&self, psa: &str) -> String {
+        match self {
+            CwError::Unauthorized(m) => format!("{psa} refused the credentials: {m}"),
+            CwError::Forbidden(m) => format!("the {psa} API user may not do this: {m}"),
+            CwError::NotFound(m) => format!("not found in {psa}: {m}"),
+            CwError::Rejected { code, message, .. } => {
+                format!("{psa} rejected the request ({code}): {message}")
+            }
+            CwError::RateLimited => format!("{psa} kept answering 429 (too many requests)"),
+            CwError::Server { status, message } => {
+                format!("{psa} failed with {status}: {message}")
+            }
+            CwError::Unreachable(m) => format!("{psa} is unreachable: {m}"),
+            CwError::Timeout => format!("{psa} did not answer in time"),
+            CwError::Protocol(m) => format!("unexpected answer from {psa}: {m}"),
+        }
+    }
+
     /// Credentials or permissions: the config must change.
     pub fn is_access(&self) -> bool {
         matches!(self, CwError::Unauthorized(_) | CwError::Forbidden(_))

@@ -15,8 +15,9 @@ use uuid::Uuid;
 use super::pack_configs::{self, PackConfig};
 use super::{Store, now};
 use crate::auth::{Access, Actor};
-use crate::connectwise::client::{CwClient, CwError};
+use crate::connectwise::client::CwError;
 use crate::error::{AppError, AppResult};
+use crate::psa::Psa;
 
 pub use run::Model as TestRun;
 
@@ -83,23 +84,24 @@ async fn check(
             )),
         ));
     }
-    match config.pack_id.as_str() {
-        "connectwise-psa" => {
-            let (creds, _) = pack_configs::connectwise_credentials(store, config)?;
-            let started = std::time::Instant::now();
-            let result = CwClient::new(store.http.clone(), creds).check().await;
-            let ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-            Ok(match result {
-                Ok(_) => (Colour::Green, Some(ms), None),
-                Err(e) => (colour_of(&e), Some(ms), Some(e.to_string())),
-            })
+    let psa = match Psa::for_config(store, config) {
+        Ok(psa) => psa,
+        Err(AppError::Invalid(e)) if e.iter().any(|e| e.code == "NOT_SUPPORTED") => {
+            return Err(AppError::invalid(
+                "packConfig.id",
+                "NOT_SUPPORTED",
+                format!("{} has no health check", config.pack_id),
+            ));
         }
-        other => Err(AppError::invalid(
-            "packConfig.id",
-            "NOT_SUPPORTED",
-            format!("health checks for {other} arrive with its client"),
-        )),
-    }
+        Err(e) => return Err(e),
+    };
+    let started = std::time::Instant::now();
+    let result = psa.check().await;
+    let ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    Ok(match result {
+        Ok(_) => (Colour::Green, Some(ms), None),
+        Err(e) => (colour_of(&e.kind), Some(ms), Some(e.to_string())),
+    })
 }
 
 /// `testPackConfig`: checks the saved config now and records the outcome.

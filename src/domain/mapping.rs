@@ -454,7 +454,7 @@ pub async fn refresh(store: &Store, actor: &Actor, config_id: Uuid) -> AppResult
 /// caller has done it).
 pub(crate) async fn refresh_config(store: &Store, config: &PackConfig) -> AppResult<Uuid> {
     let psa = Psa::for_config(store, config)?;
-    let failed = |e: crate::connectwise::client::CwError| {
+    let failed = |e: crate::psa::PsaError| {
         AppError::Conflict(format!("Refreshing from {} failed: {e}", psa.name()))
     };
     let companies = psa.companies().await.map_err(failed)?;
@@ -549,7 +549,17 @@ pub async fn suggest_for(
     if cached(store, config.id).await?.is_none() {
         refresh(store, actor, config.id).await?;
     }
-    let (companies, _) = cached(store, config.id).await?.unwrap_or_default();
+    let (mut companies, _) = cached(store, config.id).await?.unwrap_or_default();
+    // Inactive companies are not offered (they can still be mapped by hand).
+    if let Some(options) = cached_filter_options(store, config.id).await? {
+        let inactive: std::collections::HashSet<String> = options
+            .statuses
+            .into_iter()
+            .filter(|s| s.inactive)
+            .map(|s| s.id)
+            .collect();
+        companies.retain(|c| c.status_id.as_ref().is_none_or(|s| !inactive.contains(s)));
+    }
     let orgs = tree(store, actor, &org).await?;
     let mapped = current(store, spec, &orgs).await?;
     let facts: Vec<OrgFacts> = orgs

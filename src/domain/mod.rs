@@ -57,6 +57,8 @@ pub struct Store {
     pub settings_cache: Arc<settings::OptionsCache>,
     /// Signed-in actors, kept for a few seconds (emptied on any user or org change).
     pub actors: Arc<crate::auth::ActorCache>,
+    /// Where Autotask configs without a zone URL find their zone (`zoneInformation`).
+    pub autotask_discovery_url: String,
 }
 
 /// A key for one purpose from the secret key (HMAC-SHA256 as the derivation function).
@@ -92,6 +94,7 @@ impl Store {
             trigger_key: Arc::new(derive_key(secret_key, b"orghub trigger links v1")),
             settings_cache: Arc::new(settings::OptionsCache::default()),
             actors: Arc::new(crate::auth::ActorCache::default()),
+            autotask_discovery_url: crate::psa::autotask::DEFAULT_DISCOVERY_URL.to_owned(),
         }
     }
 

@@ -94,6 +94,17 @@ fn check_field(spec: &PackSpec, key: &str, value: &str) -> Result<(), Validation
                 ))
             }
         }
+        FieldKind::Boolean => {
+            if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
+                Ok(())
+            } else {
+                Err(ValidationError::new(
+                    field,
+                    "INVALID_FORMAT",
+                    format!("`{v}` is neither true nor false"),
+                ))
+            }
+        }
         FieldKind::Conditions => crate::connectwise::conditions::parse(v)
             .map(|_| ())
             .map_err(|e| ValidationError::new(field, "INVALID_FORMAT", format!("conditions {e}"))),

@@ -27,6 +27,8 @@ pub enum FieldKind {
     Url,
     /// ConnectWise `conditions` text.
     Conditions,
+    /// `true` or `false`.
+    Boolean,
 }
 
 #[derive(Debug)]
@@ -213,8 +215,8 @@ pub const CATALOG: &[PackSpec] = &[
                 "Authorisation server",
                 FieldKind::Url,
                 false,
-                true,
-                "e.g. https://yourcompany.halopsa.com/auth",
+                false,
+                "e.g. https://yourcompany.halopsa.com/auth; empty: the resource server's /auth",
             ),
             field(
                 "client_id",
@@ -239,6 +241,14 @@ pub const CATALOG: &[PackSpec] = &[
                 false,
                 false,
                 "for hosted HaloPSA instances",
+            ),
+            field(
+                "on_premise",
+                "On-premises",
+                FieldKind::Boolean,
+                false,
+                false,
+                "true when HaloPSA runs on your own server (no tenant is sent)",
             ),
         ],
         setup_instructions: "In HaloPSA, create an application (Configuration > Integrations > HaloPSA API > Applications) with the client-credentials flow and the read:customers and read:tickets permissions, and enter its URLs, client id and secret here.",
@@ -268,10 +278,14 @@ impl PackSpec {
                     FieldKind::Host => Some("hostname"),
                     FieldKind::Url => Some("uri"),
                     FieldKind::Conditions => Some("connectwise-conditions"),
+                    FieldKind::Boolean => None,
                 };
                 let mut p = json!({ "type": "string", "title": f.label, "description": f.help, "maxLength": 2000 });
                 if let Some(fmt) = format {
                     p["format"] = json!(fmt);
+                }
+                if f.kind == FieldKind::Boolean {
+                    p["enum"] = json!(["true", "false"]);
                 }
                 if f.secret {
                     p["writeOnly"] = json!(true);
@@ -294,7 +308,7 @@ impl PackSpec {
         json!({
             "fields": self.fields.iter().map(|f| json!({
                 "name": f.name, "label": f.label, "help": f.help, "secret": f.secret, "required": f.required,
-                "input": if f.secret { "password" } else if f.kind == FieldKind::Conditions { "textarea" } else { "text" },
+                "input": if f.secret { "password" } else if f.kind == FieldKind::Conditions { "textarea" } else if f.kind == FieldKind::Boolean { "checkbox" } else { "text" },
             })).collect::<Vec<_>>()
         })
     }

@@ -165,9 +165,7 @@ impl AutotaskClient {
                 let res = self.send(req).await?;
                 let zone: ZoneInformation = decode(res, "zone information").await?;
                 if zone.url.trim().is_empty() {
-                    return Err(CwError::Protocol(
-                        "zone information without a url".into(),
-                    ));
+                    return Err(CwError::Protocol("zone information without a url".into()));
                 }
                 Ok(api_base_of(&zone.url))
             })
@@ -214,10 +212,15 @@ impl AutotaskClient {
                     Ok(threshold) => {
                         tracing::debug!(%threshold, "Autotask answered 429 (over its request threshold)");
                     }
-                    Err(e) => tracing::debug!(error = %e, "unreadable Autotask threshold information"),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "unreadable Autotask threshold information")
+                    }
                 },
                 Ok(res) => {
-                    tracing::debug!(status = res.status().as_u16(), "no Autotask threshold information")
+                    tracing::debug!(
+                        status = res.status().as_u16(),
+                        "no Autotask threshold information"
+                    )
                 }
                 Err(e) => tracing::debug!(error = %e, "no Autotask threshold information"),
             }
@@ -264,13 +267,17 @@ impl AutotaskClient {
                 .and_then(|d| d.next_page_url)
                 .filter(|u| !u.trim().is_empty());
             if let Some(url) = url {
+                // Absolute as Autotask sends it; a relative one is read against the zone.
+                let resolved = reqwest::Url::parse(base)
+                    .and_then(|b| b.join(url.trim()))
+                    .map_err(|e| CwError::Protocol(format!("next page {url}: {e}")))?;
                 // The next page gets our secret: only from the zone we asked.
-                if !same_origin(&url, base) {
+                if !same_origin(resolved.as_str(), base) {
                     return Err(CwError::Protocol(format!(
                         "a next page outside the zone: {url}"
                     )));
                 }
-                next = Some(self.authed(Method::GET, &url));
+                next = Some(self.authed(Method::GET, resolved.as_str()));
             }
         }
         Ok(out)
@@ -296,8 +303,9 @@ impl AutotaskClient {
     pub async fn company(&self, id: i64) -> Result<AtCompany, CwError> {
         let answer: ItemAnswer = self.get(&format!("Companies/{id}"), "company").await?;
         match answer.item {
-            Some(item) if !item.is_null() => serde_json::from_value(item)
-                .map_err(|e| CwError::Protocol(format!("company: {e}"))),
+            Some(item) if !item.is_null() => {
+                serde_json::from_value(item).map_err(|e| CwError::Protocol(format!("company: {e}")))
+            }
             _ => Err(CwError::NotFound(format!("Autotask has no company {id}"))),
         }
     }
@@ -594,13 +602,24 @@ mod tests {
 
     #[test]
     fn only_loopback_gets_plain_http() {
-        assert!(is_loopback("127.0.0.1:4000") && is_loopback("localhost") && is_loopback("[::1]:80"));
+        assert!(
+            is_loopback("127.0.0.1:4000") && is_loopback("localhost") && is_loopback("[::1]:80")
+        );
         assert!(!is_loopback("127evil.example") && !is_loopback("webservices.autotask.net"));
         assert_eq!(site_url("http://127.0.0.1:9/"), "http://127.0.0.1:9");
         assert_eq!(site_url("acme.halopsa.com"), "https://acme.halopsa.com");
-        assert_eq!(site_url("http://acme.halopsa.com/x/"), "https://acme.halopsa.com/x");
-        assert!(same_origin("http://127.0.0.1:9/a?b=c", "http://127.0.0.1:9/ATServicesRest"));
-        assert!(!same_origin("https://evil.example/a", "https://webservices5.autotask.net/x"));
+        assert_eq!(
+            site_url("http://acme.halopsa.com/x/"),
+            "https://acme.halopsa.com/x"
+        );
+        assert!(same_origin(
+            "http://127.0.0.1:9/a?b=c",
+            "http://127.0.0.1:9/ATServicesRest"
+        ));
+        assert!(!same_origin(
+            "https://evil.example/a",
+            "https://webservices5.autotask.net/x"
+        ));
     }
 
     #[tokio::test]
@@ -627,7 +646,7 @@ mod tests {
         assert!(five.is_active && !five.company_name.is_empty());
         assert!(five.web_address.as_deref().is_some_and(|w| w.contains('.')));
         assert!(five.company_number.is_some());
-        assert_eq!(at.company(10).await.unwrap().is_active, false);
+        assert!(!at.company(10).await.unwrap().is_active);
         assert!(matches!(at.company(999).await, Err(CwError::NotFound(_))));
     }
 
@@ -673,7 +692,10 @@ mod tests {
         let started = Instant::now();
         assert_eq!(at.companies().await.unwrap().len(), 30);
         assert_eq!(sim.requests() - before, 3);
-        assert!(started.elapsed() >= Duration::from_secs(2), "Retry-After: 1, twice");
+        assert!(
+            started.elapsed() >= Duration::from_secs(2),
+            "Retry-After: 1, twice"
+        );
     }
 
     #[tokio::test]
@@ -717,5 +739,44 @@ mod tests {
         creds.username = "nobody@example.com".into();
         let err = client(creds).companies().await.unwrap_err();
         assert!(matches!(err, CwError::NotFound(_)), "{err:?}");
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_429_logs_the_threshold_when_debugging() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let sim = sim(3).await;
+        let at = client(sim.client_credentials());
+        at.api_base().await.unwrap();
+        sim.set_faults(Faults {
+            rate_limited: 1,
+            ..Faults::default()
+        });
+        assert_eq!(at.companies().await.unwrap().len(), 3);
+        let logged = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+        assert!(logged.contains("externalRequestThreshold"), "{logged}");
     }
 }

@@ -555,7 +555,11 @@ impl AutotaskSimulator {
 
     /// `zoneInformation` requests served so far.
     pub fn zone_lookups(&self) -> u64 {
-        *self.sim.zone_lookups.lock().unwrap_or_else(|e| e.into_inner())
+        *self
+            .sim
+            .zone_lookups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -575,7 +579,10 @@ mod tests {
             .send()
             .await
             .unwrap();
-        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+        (
+            res.status().as_u16(),
+            res.json().await.unwrap_or(Value::Null),
+        )
     }
 
     #[tokio::test]
@@ -600,9 +607,11 @@ mod tests {
         assert!(items.iter().all(|c| c["isActive"] == true));
         assert!(body["pageDetails"]["nextPageUrl"].as_str().is_some());
 
-        let (status, body) =
-            post_query(&sim, json!({ "filter": [{ "op": "like", "field": "id", "value": 1 }] }))
-                .await;
+        let (status, body) = post_query(
+            &sim,
+            json!({ "filter": [{ "op": "like", "field": "id", "value": 1 }] }),
+        )
+        .await;
         assert_eq!(status, 500);
         assert!(body["errors"][0].as_str().unwrap().contains("like"));
     }

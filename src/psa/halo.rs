@@ -416,7 +416,11 @@ mod tests {
         let all = halo.clients().await.unwrap();
         assert_eq!(all.len(), 250);
         assert!(all.iter().enumerate().all(|(i, c)| c.id == i as i64 + 1));
-        assert_eq!(sim.requests() - before, 4, "a token, then pages of 100, 100 and 50");
+        assert_eq!(
+            sim.requests() - before,
+            4,
+            "a token, then pages of 100, 100 and 50"
+        );
         assert!(all.iter().any(|c| c.website.is_none()));
         assert!(all.iter().any(|c| c.website.is_some()));
     }
@@ -507,7 +511,10 @@ mod tests {
         });
         let started = Instant::now();
         assert_eq!(halo.clients().await.unwrap().len(), 5);
-        assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1");
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "Retry-After: 1"
+        );
         assert_eq!(sim.tokens_issued(), 1);
     }
 
@@ -521,6 +528,9 @@ mod tests {
             ..Faults::default()
         });
         let err = halo.clients().await.unwrap_err();
-        assert!(matches!(err, CwError::Server { status: 500, .. }), "{err:?}");
+        assert!(
+            matches!(err, CwError::Server { status: 500, .. }),
+            "{err:?}"
+        );
     }
 }

@@ -1,6 +1,12 @@
 //! The PSAs behind one face: list companies (with status and types), list the filter
-//! options, check the connection. ConnectWise PSA today; Autotask and HaloPSA join as
-//! further variants, so the import, mapping and health code never names a PSA.
+//! options, check the connection — ConnectWise PSA, Datto Autotask PSA and HaloPSA, so
+//! the import, mapping and health code never names a PSA. Each has a simulator speaking
+//! its wire format (`*_sim`), for the tests and the demo.
+pub mod autotask;
+pub mod autotask_sim;
+pub mod halo;
+pub mod halo_sim;
+
 use serde::{Deserialize, Serialize};
 
 use crate::connectwise::client::{CwClient, CwError};
@@ -8,6 +14,8 @@ use crate::domain::Store;
 use crate::domain::mapping::PsaCompany;
 use crate::domain::pack_configs::{self, PackConfig};
 use crate::error::{AppError, AppResult};
+use autotask::{AutotaskClient, AutotaskCredentials};
+use halo::{HaloClient, HaloCredentials};
 
 /// One choice of a filter: a company status or an account (company) type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +34,19 @@ pub struct FilterOptions {
     pub account_types: Vec<FilterOption>,
 }
 
+/// What a PSA call failed with, naming the PSA in its words.
+#[derive(Debug)]
+pub struct PsaError {
+    pub psa: &'static str,
+    pub kind: CwError,
+}
+
+impl std::fmt::Display for PsaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.kind.describe(self.psa))
+    }
+}
+
 /// A client for the PSA of one pack config.
 pub enum Psa {
     ConnectWise {
@@ -33,11 +54,49 @@ pub enum Psa {
         /// The config's company conditions, applied to every company listing.
         conditions: Option<String>,
     },
+    Autotask {
+        client: AutotaskClient,
+    },
+    Halo {
+        client: HaloClient,
+    },
 }
+
+/// The PSAs orghub lists companies from (the catalog's PSA packs).
+pub const PACKS: [&str; 3] = ["connectwise-psa", "datto-autotask-psa", "halopsa"];
 
 /// Whether a pack is a PSA orghub can list companies from.
 pub fn supports(pack_id: &str) -> bool {
-    pack_id == "connectwise-psa"
+    PACKS.contains(&pack_id)
+}
+
+/// Autotask and HaloPSA know two states: active or not.
+fn active_inactive() -> Vec<FilterOption> {
+    vec![
+        FilterOption {
+            id: "active".into(),
+            label: "Active".into(),
+            inactive: false,
+        },
+        FilterOption {
+            id: "inactive".into(),
+            label: "Inactive".into(),
+            inactive: true,
+        },
+    ]
+}
+
+fn status_id(active: bool) -> Option<String> {
+    Some(if active { "active" } else { "inactive" }.to_owned())
+}
+
+fn flag(value: Option<&String>) -> bool {
+    value.is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "true" | "yes" | "1" | "on"
+        )
+    })
 }
 
 impl Psa {
@@ -62,24 +121,85 @@ impl Psa {
                 format!("the config lacks {}", missing.join(", ")),
             ));
         }
-        let (creds, conditions) = pack_configs::connectwise_credentials(store, config)?;
-        Ok(Psa::ConnectWise {
-            client: CwClient::new(store.http.clone(), creds),
-            conditions,
+        let http = store.http.clone();
+        Ok(match config.pack_id.as_str() {
+            "datto-autotask-psa" => {
+                let clear = pack_configs::clear_config(store, config)?;
+                let field = |k: &str| {
+                    clear
+                        .get(k)
+                        .map(|v| v.trim().to_owned())
+                        .unwrap_or_default()
+                };
+                Psa::Autotask {
+                    client: AutotaskClient::new(
+                        http,
+                        AutotaskCredentials {
+                            zone_url: field("zone_url"),
+                            discovery_url: store.autotask_discovery_url.clone(),
+                            username: field("username"),
+                            secret: field("secret"),
+                            integration_code: field("integration_code"),
+                        },
+                    ),
+                }
+            }
+            "halopsa" => {
+                let clear = pack_configs::clear_config(store, config)?;
+                let field = |k: &str| {
+                    clear
+                        .get(k)
+                        .map(|v| v.trim().to_owned())
+                        .unwrap_or_default()
+                };
+                let tenant = field("tenant");
+                Psa::Halo {
+                    client: HaloClient::new(
+                        http,
+                        HaloCredentials {
+                            resource_server: field("resource_server_url"),
+                            auth_server: field("authorisation_server_url"),
+                            client_id: field("client_id"),
+                            client_secret: field("client_secret"),
+                            tenant: (!tenant.is_empty()).then_some(tenant),
+                            on_premise: flag(clear.get("on_premise")),
+                        },
+                    ),
+                }
+            }
+            _ => {
+                let (creds, conditions) = pack_configs::connectwise_credentials(store, config)?;
+                Psa::ConnectWise {
+                    client: CwClient::new(http, creds),
+                    conditions,
+                }
+            }
         })
     }
 
     pub fn name(&self) -> &'static str {
         match self {
             Psa::ConnectWise { .. } => "ConnectWise",
+            Psa::Autotask { .. } => "Autotask",
+            Psa::Halo { .. } => "HaloPSA",
+        }
+    }
+
+    fn err(&self) -> impl Fn(CwError) -> PsaError + '_ {
+        move |kind| PsaError {
+            psa: self.name(),
+            kind,
         }
     }
 
     /// Every company the config may see (all pages).
-    pub async fn companies(&self) -> Result<Vec<PsaCompany>, CwError> {
+    pub async fn companies(&self) -> Result<Vec<PsaCompany>, PsaError> {
         match self {
             Psa::ConnectWise { client, conditions } => {
-                let list = client.companies(conditions.as_deref()).await?;
+                let list = client
+                    .companies(conditions.as_deref())
+                    .await
+                    .map_err(self.err())?;
                 Ok(list
                     .into_iter()
                     .filter(|c| !c.deleted_flag)
@@ -93,15 +213,43 @@ impl Psa {
                     })
                     .collect())
             }
+            Psa::Autotask { client } => {
+                let list = client.companies().await.map_err(self.err())?;
+                Ok(list
+                    .into_iter()
+                    .map(|c| PsaCompany {
+                        id: c.id.to_string(),
+                        name: c.company_name,
+                        identifier: c.company_number,
+                        website: c.web_address,
+                        status_id: status_id(c.is_active),
+                        type_ids: c.company_type.map(|t| t.to_string()).into_iter().collect(),
+                    })
+                    .collect())
+            }
+            Psa::Halo { client } => {
+                let list = client.clients().await.map_err(self.err())?;
+                Ok(list
+                    .into_iter()
+                    .map(|c| PsaCompany {
+                        id: c.id.to_string(),
+                        name: c.name,
+                        identifier: None,
+                        website: c.website,
+                        status_id: status_id(!c.inactive),
+                        type_ids: c.customer_type.map(|t| t.to_string()).into_iter().collect(),
+                    })
+                    .collect())
+            }
         }
     }
 
     /// The statuses and account types companies can have.
-    pub async fn filter_options(&self) -> Result<FilterOptions, CwError> {
+    pub async fn filter_options(&self) -> Result<FilterOptions, PsaError> {
         match self {
             Psa::ConnectWise { client, .. } => {
-                let statuses = client.company_statuses().await?;
-                let types = client.company_types().await?;
+                let statuses = client.company_statuses().await.map_err(self.err())?;
+                let types = client.company_types().await.map_err(self.err())?;
                 Ok(FilterOptions {
                     statuses: statuses
                         .into_iter()
@@ -121,6 +269,44 @@ impl Psa {
                         .collect(),
                 })
             }
+            Psa::Autotask { client } => {
+                let types = client.company_types().await.map_err(self.err())?;
+                Ok(FilterOptions {
+                    statuses: active_inactive(),
+                    account_types: types
+                        .into_iter()
+                        .map(|t| FilterOption {
+                            id: t.value,
+                            label: t.label,
+                            inactive: !t.is_active,
+                        })
+                        .collect(),
+                })
+            }
+            Psa::Halo { client } => {
+                let types = client.client_types().await.map_err(self.err())?;
+                Ok(FilterOptions {
+                    statuses: active_inactive(),
+                    account_types: types
+                        .into_iter()
+                        .map(|(id, label)| FilterOption {
+                            id,
+                            label,
+                            inactive: false,
+                        })
+                        .collect(),
+                })
+            }
         }
+    }
+
+    /// One authenticated call that proves the config works; how long it took.
+    pub async fn check(&self) -> Result<std::time::Duration, PsaError> {
+        match self {
+            Psa::ConnectWise { client, .. } => client.check().await,
+            Psa::Autotask { client } => client.check().await,
+            Psa::Halo { client } => client.check().await,
+        }
+        .map_err(self.err())
     }
 }

@@ -1,9 +1,18 @@
-//! Health as data: `testPackConfig` checks a ConnectWise config against the simulator and
-//! the health colour follows — GREEN, ORANGE, RED.
+//! Health as data: `testPackConfig` checks a config against its PSA's simulator and the
+//! health colour follows — GREEN, ORANGE, RED — for ConnectWise, Autotask and HaloPSA.
 use orghub::connectwise::simulator::{Faults, SimCredentials, Simulator};
+use orghub::psa::autotask_sim::{AutotaskSimCredentials, AutotaskSimulator};
+use orghub::psa::halo_sim::{HaloSimCredentials, HaloSimulator};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, code, rule, spawn_app};
+use crate::for_each_psa;
+use crate::helpers::{TestApp, code, fresh_database_url, spawn_app, spawn_with, test_config};
+use crate::psas::{AnyPsa, Kind};
+
+for_each_psa!(green_orange_red_for_every_psa);
+
+const UPDATE: &str =
+    "mutation($id: ID!, $c: JSON) { updatePackConfig(packConfig: {id: $id, config: $c}) { id } }";
 
 const TEST: &str = "mutation($id: ID!) { testPackConfig(packConfig: {id: $id}) { executionId } }";
 const HEALTH: &str = "query($id: ID) { packConfig(where: {id: $id}) { health { status reason checkedAt lastSuccessAt } testActionRun { id executionId isPassing status responseTimeMs errorMsg packConfig { name } } } }";
@@ -149,21 +158,156 @@ async fn red_when_connectwise_is_unreachable() {
     );
 }
 
+/// A port nothing listens on.
+fn closed_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+async fn green_orange_red_for_every_psa(kind: Kind) {
+    let app = spawn_app().await;
+    let psa = AnyPsa::start(kind, 5).await;
+    let id = psa.green_config(&app, "PSA").await;
+
+    // ORANGE: the secret is wrong.
+    let right = psa.config()[psa.secret_field()].clone();
+    app.ok(
+        &app.admin,
+        UPDATE,
+        json!({ "id": id, "c": { psa.secret_field(): "wrong" } }),
+    )
+    .await;
+    let h = test_now(&app, &id).await;
+    assert_eq!(h["health"]["status"], "ORANGE", "{h}");
+    let reason = h["health"]["reason"].as_str().unwrap();
+    assert!(reason.contains("refused the credentials"), "{reason}");
+    let name = match kind {
+        Kind::ConnectWise => "ConnectWise",
+        Kind::Autotask => "Autotask",
+        Kind::Halo => "HaloPSA",
+    };
+    assert!(reason.starts_with(name), "the PSA is named: {reason}");
+
+    // RED: the PSA fails.
+    app.ok(
+        &app.admin,
+        UPDATE,
+        json!({ "id": id, "c": { psa.secret_field(): right } }),
+    )
+    .await;
+    assert_eq!(test_now(&app, &id).await["health"]["status"], "GREEN");
+    psa.server_errors(100);
+    let h = test_now(&app, &id).await;
+    assert_eq!(h["health"]["status"], "RED", "{h}");
+    assert!(
+        h["health"]["reason"].as_str().unwrap().contains("500"),
+        "{h}"
+    );
+    psa.server_errors(0);
+
+    // RED: nothing answers.
+    let (field, value) = psa.address_of(closed_port());
+    app.ok(
+        &app.admin,
+        UPDATE,
+        json!({ "id": id, "c": { field: value } }),
+    )
+    .await;
+    let h = test_now(&app, &id).await;
+    assert_eq!(h["health"]["status"], "RED", "{h}");
+    assert!(
+        h["health"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{h}"
+    );
+}
+
 #[tokio::test]
-async fn who_may_test_and_what_cannot_be_tested_yet() {
+async fn autotask_finds_its_zone_and_halopsa_sends_its_tenant() {
+    let autotask = AutotaskSimulator::start(3, AutotaskSimCredentials::default())
+        .await
+        .unwrap();
+    let mut config = test_config(fresh_database_url().await);
+    config.autotask_discovery_url = autotask.url();
+    let app = spawn_with(config).await;
+    let c = autotask.client_credentials();
+    let data = app
+        .ok(
+            &app.admin,
+            "mutation($c: PackConfigCreateInput!) { createPackConfig(packConfig: $c) { id } }",
+            json!({ "c": { "orgId": app.msp_id, "packId": "datto-autotask-psa", "name": "Autotask", "config": {
+                "username": c.username, "secret": c.secret, "integration_code": c.integration_code } } }),
+        )
+        .await;
+    let id = data["createPackConfig"]["id"].as_str().unwrap().to_owned();
+    let h = test_now(&app, &id).await;
+    assert_eq!(h["health"]["status"], "GREEN", "{h}");
+    assert_eq!(
+        autotask.zone_lookups(),
+        1,
+        "the zone was found by zoneInformation"
+    );
+
+    let halo = HaloSimulator::start(
+        3,
+        HaloSimCredentials {
+            tenant: Some("acme".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let c = halo.client_credentials();
+    let make = |tenant: Option<&str>, on_premise: &str| {
+        json!({ "c": { "orgId": app.msp_id, "packId": "halopsa", "name": format!("Halo {tenant:?} {on_premise}"), "config": {
+            "resource_server_url": halo.url(), "client_id": c.client_id, "client_secret": c.client_secret,
+            "tenant": tenant, "on_premise": on_premise } } })
+    };
+    let create = "mutation($c: PackConfigCreateInput!) { createPackConfig(packConfig: $c) { id } }";
+    let with = app
+        .ok(&app.admin, create, make(Some("acme"), "false"))
+        .await;
+    let with = with["createPackConfig"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(test_now(&app, &with).await["health"]["status"], "GREEN");
+    let without = app.ok(&app.admin, create, make(None, "false")).await;
+    let without = without["createPackConfig"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let h = test_now(&app, &without).await;
+    assert_eq!(h["health"]["status"], "ORANGE", "the tenant is needed: {h}");
+    // On premises no tenant is sent, even when one is filled in.
+    let on_prem = app.ok(&app.admin, create, make(Some("acme"), "true")).await;
+    let on_prem = on_prem["createPackConfig"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(test_now(&app, &on_prem).await["health"]["status"], "ORANGE");
+    let body = app.gql(&app.admin, create, make(None, "maybe")).await;
+    assert_eq!(
+        crate::helpers::rule(&body),
+        ("config.on_premise", "INVALID_FORMAT"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn who_may_test() {
     let app = spawn_app().await;
     let data = app
         .ok(&app.admin, "mutation($o: ID!) { createPackConfig(packConfig: {orgId: $o, packId: \"halopsa\", name: \"Halo\"}) { id } }", json!({ "o": app.msp_id }))
         .await;
     let halo = data["createPackConfig"]["id"].as_str().unwrap().to_owned();
     let data = app
-        .ok(&app.admin, "mutation($id: ID!) { updatePackConfig(packConfig: {id: $id, config: {resource_server_url: \"https://x.halopsa.com/api\", authorisation_server_url: \"https://x.halopsa.com/auth\", client_id: \"c\", client_secret: \"s\"}}) { id } }", json!({ "id": halo }))
+        .ok(&app.admin, "mutation($id: ID!, $u: String) { updatePackConfig(packConfig: {id: $id, config: {resource_server_url: $u, client_id: \"c\", client_secret: \"s\"}}) { id } }", json!({ "id": halo, "u": format!("http://{}", closed_port()) }))
         .await;
     assert!(data["updatePackConfig"]["id"].is_string());
-    assert_eq!(
-        rule(&app.gql(&app.admin, TEST, json!({ "id": halo })).await),
-        ("packConfig.id", "NOT_SUPPORTED")
-    );
+    let h = test_now(&app, &halo).await;
+    assert_eq!(h["health"]["status"], "RED", "{h}");
     let (_, other) = app.other_msp("Globex").await;
     assert_eq!(
         code(&app.gql(&other, TEST, json!({ "id": halo })).await),

@@ -20,6 +20,7 @@ mod organizations;
 mod packs;
 mod pods;
 mod psa_import;
+mod psas;
 mod queries;
 mod reserved_names;
 mod retention;

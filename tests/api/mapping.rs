@@ -1,22 +1,12 @@
-//! Organization mapping against the ConnectWise simulator: refresh, suggest, save, list.
-use orghub::connectwise::simulator::{SimCredentials, Simulator};
+//! Organization mapping, once per PSA (ConnectWise, Autotask, HaloPSA against their
+//! simulators): refresh, suggest, save, list.
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, code, rule, spawn_app};
+use crate::for_each_psa;
+use crate::helpers::{code, rule, spawn_app};
+use crate::psas::{AnyPsa, Kind};
 
-async fn cw_config(app: &TestApp, sim: &Simulator) -> String {
-    let c = &sim.credentials;
-    let data = app
-        .ok(
-            &app.admin,
-            "mutation($c: PackConfigCreateInput!) { createPackConfig(packConfig: $c) { id } }",
-            json!({ "c": { "orgId": app.msp_id, "packId": "connectwise-psa", "name": "Main", "config": {
-                "hostname": sim.host(), "company_id": c.company_id, "public_key": c.public_key, "private_key": c.private_key,
-                "client_id": c.client_id, "company_conditions": "status/name = \"Active\"" } } }),
-        )
-        .await;
-    data["createPackConfig"]["id"].as_str().unwrap().to_owned()
-}
+for_each_psa!(refresh_suggest_save_and_list, refresh_failures_are_clear);
 
 fn by_org<'a>(suggestions: &'a Value, name: &str) -> &'a Value {
     suggestions
@@ -27,15 +17,12 @@ fn by_org<'a>(suggestions: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{name} in {suggestions}"))
 }
 
-#[tokio::test]
-async fn refresh_suggest_save_and_list() {
+async fn refresh_suggest_save_and_list(kind: Kind) {
     let app = spawn_app().await;
     // Simulated companies include "Contoso", "Fabrikam Inc", "Northwind LLC", "Tailspin Ltd",
-    // and the inactive "Blue Yonder Ltd" (left out by the config's conditions).
-    let sim = Simulator::start(30, SimCredentials::default())
-        .await
-        .unwrap();
-    let config = cw_config(&app, &sim).await;
+    // and the inactive "Blue Yonder Ltd" (not offered).
+    let psa = AnyPsa::start(kind, 30).await;
+    let config = psa.create_config(&app, "Main").await;
     let mut ids = std::collections::HashMap::new();
     for (name, domain) in [
         ("Contoso", None),
@@ -145,9 +132,9 @@ async fn refresh_suggest_save_and_list() {
         (Some("Contoso"), Some("Contoso"))
     );
     let var = app
-        .ok(&app.admin, "query($o: ID) { orgVariables(where: {orgId: $o, name: \"cw_manage_company_id\"}) { value category packConfig { name } } }", json!({ "o": ids["Contoso"] }))
+        .ok(&app.admin, "query($o: ID, $n: String) { orgVariables(where: {orgId: $o, name: $n}) { value category packConfig { name } } }", json!({ "o": ids["Contoso"], "n": psa.mapping_variable() }))
         .await;
-    assert_eq!(var["orgVariables"][0]["category"], "system");
+    assert_eq!(var["orgVariables"][0]["category"], "system", "{var}");
     assert_eq!(var["orgVariables"][0]["packConfig"]["name"], "Main");
 
     // Saved ones come back as existing; clearing removes the mapping.
@@ -223,14 +210,18 @@ async fn refresh_suggest_save_and_list() {
     }
 }
 
-#[tokio::test]
-async fn refresh_failures_are_clear() {
+async fn refresh_failures_are_clear(kind: Kind) {
     let app = spawn_app().await;
-    let sim = Simulator::start(3, SimCredentials::default())
-        .await
-        .unwrap();
-    let config = cw_config(&app, &sim).await;
-    app.ok(&app.admin, "mutation($id: ID!) { updatePackConfig(packConfig: {id: $id, config: {private_key: \"wrong\"}}) { id } }", json!({ "id": config })).await;
+    let psa = AnyPsa::start(kind, 3).await;
+    let config = psa.create_config(&app, "Main").await;
+    let mut wrong = serde_json::Map::new();
+    wrong.insert(psa.secret_field().to_owned(), json!("wrong"));
+    app.ok(
+        &app.admin,
+        "mutation($id: ID!, $c: JSON) { updatePackConfig(packConfig: {id: $id, config: $c}) { id } }",
+        json!({ "id": config, "c": wrong }),
+    )
+    .await;
     let body = app
         .gql(
             &app.admin,
@@ -246,7 +237,7 @@ async fn refresh_failures_are_clear() {
             .contains("refused the credentials"),
         "{body}"
     );
-    let data = app.ok(&app.admin, "mutation($o: ID!) { createPackConfig(packConfig: {orgId: $o, packId: \"connectwise-psa\", name: \"Empty\"}) { id } }", json!({ "o": app.msp_id })).await;
+    let data = app.ok(&app.admin, "mutation($o: ID!, $p: ID!) { createPackConfig(packConfig: {orgId: $o, packId: $p, name: \"Empty\"}) { id } }", json!({ "o": app.msp_id, "p": psa.pack_id() })).await;
     let empty = data["createPackConfig"]["id"].as_str().unwrap();
     let body = app
         .gql(

@@ -258,11 +258,7 @@ async fn configs_keep_secrets_encrypted_redacted_and_kept_on_update() {
     let partial = app.ok(&app.admin, CREATE, json!({ "c": { "orgId": app.msp_id, "packId": "halopsa", "name": "Halo", "config": { "client_id": "x" } } })).await;
     assert_eq!(
         partial["createPackConfig"]["missingFields"],
-        json!([
-            "resource_server_url",
-            "authorisation_server_url",
-            "client_secret"
-        ])
+        json!(["resource_server_url", "client_secret"])
     );
 
     // Exactly one default.

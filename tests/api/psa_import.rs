@@ -1,48 +1,36 @@
-//! Importing organizations straight from ConnectWise (the simulator): sources and their
-//! health, filter options, the company listing, preview, the import as a job with progress
-//! over WebSocket, cancel, and a crash in the middle.
+//! Importing organizations straight from a PSA — ConnectWise, Autotask and HaloPSA, each
+//! against its simulator, every test once per PSA: sources and their health, filter
+//! options, the company listing, preview, the import as a job with progress over
+//! WebSocket, cancel, and a crash in the middle.
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use orghub::auth::Role;
-use orghub::connectwise::simulator::{Faults, SimCredentials, Simulator};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
+use crate::for_each_psa;
 use crate::helpers::{
     TestApp, code, fresh_database_url, rule, spawn_again, spawn_app, spawn_with, test_config,
 };
+use crate::psas::{AnyPsa, Kind};
+
+for_each_psa!(
+    list_filter_import_a_thousand_and_again,
+    sources_that_are_not_green_are_refused,
+    preview_reports_the_psa_codes,
+    cancel_stops_between_rows_and_keeps_what_was_made,
+    a_crash_in_the_middle_is_finished_by_the_next_start_without_duplicates,
+);
 
 const PROCESS: &str = "mutation($i: OrganizationImportInput!) { processOrganizationImport(input: $i) { import { id status importType psaPackConfigId totalRecords } summary { totalRecords newOrganizations existingOrganizations invalidRecords } } }";
 const PREVIEW: &str = "mutation($i: OrganizationImportInput!) { previewOrganizationImport(input: $i) { summary { totalRecords newOrganizations existingOrganizations invalidRecords } records { rowNumber organizationName category validationErrors { field code message } } } }";
-const LIST: &str = "query($o: ID!, $c: ID!, $s: [String!], $t: [String!], $q: String, $r: Boolean) { psaOrganizations(orgId: $o, psaPackConfigId: $c, psaRef: \"connectwise_psa\", statuses: $s, accountTypes: $t, search: $q, refresh: $r) { id name statusId accountTypeIds existsInOrghub existingMatch existingOrganization { name } } }";
+const LIST: &str = "query($o: ID!, $c: ID!, $p: String!, $s: [String!], $t: [String!], $q: String, $r: Boolean) { psaOrganizations(orgId: $o, psaPackConfigId: $c, psaRef: $p, statuses: $s, accountTypes: $t, search: $q, refresh: $r) { id name statusId accountTypeIds existsInOrghub existingMatch existingOrganization { name } } }";
 const STATE: &str = "query($id: ID!) { organizationImport(id: $id) { status successfulCount skippedCount failedCount totalRecords errorMessage } }";
 
-/// A ConnectWise config for the MSP, tested GREEN.
-async fn green_source(app: &TestApp, sim: &Simulator) -> String {
-    let c = &sim.credentials;
-    let data = app
-        .ok(
-            &app.admin,
-            "mutation($c: PackConfigCreateInput!) { createPackConfig(packConfig: $c) { id } }",
-            json!({ "c": { "orgId": app.msp_id, "packId": "connectwise-psa", "name": "CW", "config": {
-                "hostname": sim.host(), "company_id": c.company_id, "public_key": c.public_key,
-                "private_key": c.private_key, "client_id": c.client_id } } }),
-        )
-        .await;
-    let id = data["createPackConfig"]["id"].as_str().unwrap().to_owned();
-    app.ok(
-        &app.admin,
-        "mutation($id: ID!) { testPackConfig(packConfig: {id: $id}) { executionId } }",
-        json!({ "id": id }),
-    )
-    .await;
-    id
-}
-
-async fn companies(app: &TestApp, config: &str, vars: Value) -> Vec<Value> {
-    let mut v = json!({ "o": app.msp_id, "c": config });
+async fn companies(app: &TestApp, psa: &AnyPsa, config: &str, vars: Value) -> Vec<Value> {
+    let mut v = json!({ "o": app.msp_id, "c": config, "p": psa.psa_ref() });
     for (k, x) in vars.as_object().unwrap() {
         v[k] = x.clone();
     }
@@ -100,16 +88,19 @@ async fn reached(app: &TestApp, id: &str, n: i64) -> Value {
 }
 
 /// Each company id mapped, through `config`, to how many live organizations.
-async fn mappings(app: &TestApp, config: &str) -> Vec<(String, i64)> {
+async fn mappings(app: &TestApp, psa: &AnyPsa, config: &str) -> Vec<(String, i64)> {
     let db = &app.state.store.db;
-    let sql = "SELECT v.value, COUNT(*) FROM org_variables v JOIN organizations o ON o.id = v.org_id \
-               WHERE v.name = 'cw_manage_company_id' AND o.deleted_at IS NULL AND v.pack_config_id = $1 \
-               GROUP BY v.value";
+    let sql = format!(
+        "SELECT v.value, COUNT(*) FROM org_variables v JOIN organizations o ON o.id = v.org_id \
+         WHERE v.name = '{}' AND o.deleted_at IS NULL AND v.pack_config_id = $1 \
+         GROUP BY v.value",
+        psa.mapping_variable()
+    );
     let backend = db.get_database_backend();
     let sql = if backend == sea_orm::DbBackend::Sqlite {
         sql.replace("$1", "?")
     } else {
-        sql.to_owned()
+        sql
     };
     let id = uuid::Uuid::parse_str(config).unwrap();
     db.query_all_raw(Statement::from_sql_and_values(backend, sql, [id.into()]))
@@ -176,13 +167,10 @@ async fn subscribe(app: &TestApp, query: &str, variables: Value) -> Vec<Value> {
     out
 }
 
-#[tokio::test]
-async fn list_filter_import_a_thousand_and_again() {
+async fn list_filter_import_a_thousand_and_again(kind: Kind) {
     let app = spawn_app().await;
-    let sim = Simulator::start(1500, SimCredentials::default())
-        .await
-        .unwrap();
-    let config = green_source(&app, &sim).await;
+    let psa = AnyPsa::start(kind, 1500).await;
+    let config = psa.green_config(&app, "PSA").await;
 
     let sources = app
         .ok(
@@ -193,14 +181,14 @@ async fn list_filter_import_a_thousand_and_again() {
         .await;
     assert_eq!(
         sources["psaImportSources"],
-        json!([{ "packConfigId": config, "psaRef": "connectwise_psa", "selectable": true, "health": { "status": "GREEN", "reason": null } }])
+        json!([{ "packConfigId": config, "psaRef": psa.psa_ref(), "selectable": true, "health": { "status": "GREEN", "reason": null } }])
     );
 
     let options = app
         .ok(
             &app.admin,
-            "query($o: ID!, $c: ID!) { psaFilterOptions(orgId: $o, psaPackConfigId: $c, psaRef: \"connectwise_psa\", refresh: true) { statuses { id label inactive } accountTypes { id label } } }",
-            json!({ "o": app.msp_id, "c": config }),
+            "query($o: ID!, $c: ID!, $p: String!) { psaFilterOptions(orgId: $o, psaPackConfigId: $c, psaRef: $p, refresh: true) { statuses { id label inactive } accountTypes { id label } } }",
+            json!({ "o": app.msp_id, "c": config, "p": psa.psa_ref() }),
         )
         .await["psaFilterOptions"]
         .clone();
@@ -212,11 +200,8 @@ async fn list_filter_import_a_thousand_and_again() {
             .map(|o| o["label"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(labels("statuses"), ["Active", "Inactive", "Not Approved"]);
-    assert_eq!(
-        labels("accountTypes"),
-        ["Client", "Prospect", "Vendor", "Partner"]
-    );
+    assert_eq!(labels("statuses"), psa.status_labels());
+    assert_eq!(labels("accountTypes"), psa.type_labels());
     assert_eq!(options["statuses"][1]["inactive"], true);
     let active = options["statuses"][0]["id"].as_str().unwrap().to_owned();
     let client = options["accountTypes"][0]["id"]
@@ -227,9 +212,10 @@ async fn list_filter_import_a_thousand_and_again() {
     // An org already there under a company's name.
     app.create_org(&app.admin, "Contoso", &app.msp_id).await;
 
-    let all = companies(&app, &config, json!({})).await;
+    let all = companies(&app, &psa, &config, json!({})).await;
     assert_eq!(all.len(), 1500);
-    let active_clients = companies(&app, &config, json!({ "s": [active], "t": [client] })).await;
+    let active_clients =
+        companies(&app, &psa, &config, json!({ "s": [active], "t": [client] })).await;
     assert!(!active_clients.is_empty() && active_clients.len() < 1500);
     let expected = all
         .iter()
@@ -244,6 +230,7 @@ async fn list_filter_import_a_thousand_and_again() {
     assert_eq!(active_clients.len(), expected);
     let inactive = companies(
         &app,
+        &psa,
         &config,
         json!({ "s": [options["statuses"][1]["id"]] }),
     )
@@ -255,7 +242,7 @@ async fn list_filter_import_a_thousand_and_again() {
             .filter(|c| c["statusId"] == options["statuses"][1]["id"])
             .count()
     );
-    let found = companies(&app, &config, json!({ "q": "  CONTOSO " })).await;
+    let found = companies(&app, &psa, &config, json!({ "q": "  CONTOSO " })).await;
     assert!(!found.is_empty() && found.len() < 100);
     assert!(found.iter().all(|c| {
         c["name"]
@@ -308,7 +295,7 @@ async fn list_filter_import_a_thousand_and_again() {
     );
 
     // Every created org is mapped to its company, once.
-    let mapped = mappings(&app, &config).await;
+    let mapped = mappings(&app, &psa, &config).await;
     assert_eq!(mapped.len(), 999);
     assert!(mapped.iter().all(|(_, n)| *n == 1));
     let created = app
@@ -333,7 +320,7 @@ async fn list_filter_import_a_thousand_and_again() {
             org["variables"]
                 .as_array()
                 .unwrap()
-                .contains(&json!({ "name": "cw_manage_company_id", "value": r["externalId"], "packConfigId": config })),
+                .contains(&json!({ "name": psa.mapping_variable(), "value": r["externalId"], "packConfigId": config })),
             "{org}"
         );
     }
@@ -364,7 +351,7 @@ async fn list_filter_import_a_thousand_and_again() {
     let s = state(&app, again["import"]["id"].as_str().unwrap()).await;
     assert_eq!(s["skippedCount"], 1000);
     assert_eq!(org_count(&app).await, 1000);
-    let listed = companies(&app, &config, json!({})).await;
+    let listed = companies(&app, &psa, &config, json!({})).await;
     assert_eq!(
         listed
             .iter()
@@ -374,20 +361,14 @@ async fn list_filter_import_a_thousand_and_again() {
     );
 }
 
-#[tokio::test]
-async fn sources_that_are_not_green_are_refused() {
+async fn sources_that_are_not_green_are_refused(kind: Kind) {
     let app = spawn_app().await;
-    let sim = Simulator::start(5, SimCredentials::default())
-        .await
-        .unwrap();
-    let config = green_source(&app, &sim).await;
+    let psa = AnyPsa::start(kind, 5).await;
+    let config = psa.green_config(&app, "PSA").await;
     let one = json!([{ "organizationName": "Contoso", "externalId": "1" }]);
 
     // RED: configured, but the PSA does not answer.
-    sim.set_faults(Faults {
-        server_errors: 100,
-        ..Default::default()
-    });
+    psa.server_errors(100);
     app.ok(
         &app.admin,
         "mutation($id: ID!) { testPackConfig(packConfig: {id: $id}) { executionId } }",
@@ -419,12 +400,16 @@ async fn sources_that_are_not_green_are_refused() {
         );
     }
     let body = app
-        .gql(&app.admin, LIST, json!({ "o": app.msp_id, "c": config }))
+        .gql(
+            &app.admin,
+            LIST,
+            json!({ "o": app.msp_id, "c": config, "p": psa.psa_ref() }),
+        )
         .await;
     assert_eq!(rule(&body), ("psaPackConfigId", "PSA_NOT_READY"));
 
     // ORANGE: changed since its last test.
-    sim.set_faults(Faults::default());
+    psa.server_errors(0);
     app.ok(
         &app.admin,
         "mutation($c: PackConfigUpdateInput!) { updatePackConfig(packConfig: $c) { id } }",
@@ -462,14 +447,18 @@ async fn sources_that_are_not_green_are_refused() {
     let body = app
         .gql(
             &app.admin,
-            "query($o: ID!, $c: ID!) { psaOrganizations(orgId: $o, psaPackConfigId: $c, psaRef: \"halopsa\") { id } }",
-            json!({ "o": app.msp_id, "c": config }),
+            "query($o: ID!, $c: ID!, $p: String!) { psaOrganizations(orgId: $o, psaPackConfigId: $c, psaRef: $p) { id } }",
+            json!({ "o": app.msp_id, "c": config, "p": psa.other_ref() }),
         )
         .await;
     assert_eq!(rule(&body), ("psaRef", "INVALID_FORMAT"));
     let (other, other_admin) = app.other_msp("Other MSP").await;
     let body = app
-        .gql(&other_admin, LIST, json!({ "o": other, "c": config }))
+        .gql(
+            &other_admin,
+            LIST,
+            json!({ "o": other, "c": config, "p": psa.psa_ref() }),
+        )
         .await;
     assert_eq!(code(&body), "FORBIDDEN");
     let body = app
@@ -478,13 +467,10 @@ async fn sources_that_are_not_green_are_refused() {
     assert_eq!(code(&body), "FORBIDDEN");
 }
 
-#[tokio::test]
-async fn preview_reports_the_psa_codes() {
+async fn preview_reports_the_psa_codes(kind: Kind) {
     let app = spawn_app().await;
-    let sim = Simulator::start(10, SimCredentials::default())
-        .await
-        .unwrap();
-    let config = green_source(&app, &sim).await;
+    let psa = AnyPsa::start(kind, 10).await;
+    let config = psa.green_config(&app, "PSA").await;
     // A non-staff admin: reserved names apply.
     let (_, admin) = app.user(&app.msp_id, Role::Admin, false).await;
     app.create_org(&app.admin, "Fabrikam Inc", &app.msp_id)
@@ -567,14 +553,11 @@ async fn preview_reports_the_psa_codes() {
     assert_eq!(rule(&body), ("records", "MAX_LENGTH_EXCEEDED"));
 }
 
-#[tokio::test]
-async fn cancel_stops_between_rows_and_keeps_what_was_made() {
+async fn cancel_stops_between_rows_and_keeps_what_was_made(kind: Kind) {
     let app = spawn_app().await;
-    let sim = Simulator::start(1000, SimCredentials::default())
-        .await
-        .unwrap();
-    let config = green_source(&app, &sim).await;
-    let all = companies(&app, &config, json!({})).await;
+    let psa = AnyPsa::start(kind, 1000).await;
+    let config = psa.green_config(&app, "PSA").await;
+    let all = companies(&app, &psa, &config, json!({})).await;
     let started = app
         .ok(&app.admin, PROCESS, input(&app, &config, records(&all)))
         .await;
@@ -605,7 +588,7 @@ async fn cancel_stops_between_rows_and_keeps_what_was_made() {
         made,
         "nothing created after the cancel"
     );
-    assert_eq!(mappings(&app, &config).await.len() as i64, made);
+    assert_eq!(mappings(&app, &psa, &config).await.len() as i64, made);
     let rows = app
         .ok(
             &app.admin,
@@ -627,16 +610,13 @@ async fn cancel_stops_between_rows_and_keeps_what_was_made() {
     assert_eq!(code(&body), "CONFLICT");
 }
 
-#[tokio::test]
-async fn a_crash_in_the_middle_is_finished_by_the_next_start_without_duplicates() {
+async fn a_crash_in_the_middle_is_finished_by_the_next_start_without_duplicates(kind: Kind) {
     let mut config = test_config(fresh_database_url().await);
     config.job_lease_secs = 2;
     let first = spawn_with(config.clone()).await;
-    let sim = Simulator::start(1000, SimCredentials::default())
-        .await
-        .unwrap();
-    let source = green_source(&first, &sim).await;
-    let all = companies(&first, &source, json!({})).await;
+    let psa = AnyPsa::start(kind, 1000).await;
+    let source = psa.green_config(&first, "PSA").await;
+    let all = companies(&first, &psa, &source, json!({})).await;
     let started = first
         .ok(&first.admin, PROCESS, input(&first, &source, records(&all)))
         .await;
@@ -662,7 +642,7 @@ async fn a_crash_in_the_middle_is_finished_by_the_next_start_without_duplicates(
     assert_eq!(done["successfulCount"], 1000, "{done}");
     assert_eq!(done["skippedCount"], 0);
     assert_eq!(org_count(&second).await, 1000);
-    let mapped = mappings(&second, &source).await;
+    let mapped = mappings(&second, &psa, &source).await;
     assert_eq!(mapped.len(), 1000);
     assert!(mapped.iter().all(|(_, n)| *n == 1));
 }
