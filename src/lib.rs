@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli_import;
 pub mod config;
 pub mod connectwise;
+pub mod custom;
 pub mod demo;
 pub mod domain;
 pub mod error;
@@ -191,6 +192,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Store, auth::TokenSe
         config.actor_cache_secs,
     )));
     store.autotask_discovery_url = config.autotask_discovery_url.clone();
+    domain::custom_packs::load_all(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the custom packs: {}", e.client_message()))?;
     Ok((store, tokens))
 }
 
@@ -318,6 +322,10 @@ async fn maintenance(store: Store, retention_at: chrono::NaiveTime) {
         // Offboarding schedules whose time has come.
         if let Err(e) = domain::triggers::schedule_due(&store, chrono::Utc::now()).await {
             tracing::warn!(error = %e.client_message(), "firing schedules failed");
+        }
+        // Custom packs made or changed on other replicas.
+        if let Err(e) = domain::custom_packs::load_all(&store).await {
+            tracing::warn!(error = %e.client_message(), "loading custom packs failed");
         }
         // Pod sessions nobody used for their idle period.
         if let Err(e) = web::session_store::DbSessionStore::new(store.db.clone())

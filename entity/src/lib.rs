@@ -1,6 +1,7 @@
 //! sea-orm entities: one module per table, no logic.
 pub mod api_client;
 pub mod callback_receipt;
+pub mod custom_pack;
 pub mod foreign_object_reference;
 pub mod job;
 pub mod org_variable;

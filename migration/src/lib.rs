@@ -14,6 +14,7 @@ mod m20261123_000010_workflows;
 mod m20261123_000011_retention_runs;
 mod m20261123_000012_sessions;
 mod m20261123_000013_trigger_schedules;
+mod m20261123_000014_custom_packs;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_retention_runs::Migration),
             Box::new(m20261123_000012_sessions::Migration),
             Box::new(m20261123_000013_trigger_schedules::Migration),
+            Box::new(m20261123_000014_custom_packs::Migration),
         ]
     }
 }

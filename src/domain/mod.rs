@@ -2,6 +2,7 @@
 //! function takes the `Store`, usually an `Actor`, and returns domain types or `AppError`.
 pub mod api_clients;
 pub mod audit;
+pub mod custom_packs;
 pub mod executions;
 pub mod filter;
 pub mod health;

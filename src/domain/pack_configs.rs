@@ -278,6 +278,7 @@ pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> AppResult<(PackConfi
     if !visible_to(actor, &c, owner.as_ref()) {
         return Err(AppError::Forbidden);
     }
+    super::custom_packs::ensure_loaded(store, &c.pack_id).await?;
     owner.map(|o| (c, o)).ok_or(AppError::Forbidden)
 }
 
@@ -311,7 +312,9 @@ pub async fn create(store: &Store, actor: &Actor, input: &ConfigInput) -> AppRes
         .ok_or_else(|| AppError::invalid("orgId", "REQUIRED_FIELD", "is required"))?;
     let org = organizations::visible(store, actor, super::parse_id("orgId", org_raw)?).await?;
     actor.check(&org, Access::Write)?;
+    super::custom_packs::ensure_loaded(store, input.pack_id.as_deref().unwrap_or("")).await?;
     let spec = require_spec("packId", input.pack_id.as_deref().unwrap_or(""))?;
+    super::custom_packs::usable_in(store, spec, &org).await?;
     let name = OrgName::parse(input.name.as_deref().unwrap_or(""))
         .map_err(|e| AppError::Invalid(vec![e]))?;
     let config = merged(store, spec, &Map::new(), input.config.as_ref())?;

@@ -56,6 +56,8 @@ pub struct PackSpec {
     pub categories: &'static [&'static str],
     pub fields: &'static [PackField],
     pub setup_instructions: &'static str,
+    /// The organization a custom pack belongs to (none for the catalog's).
+    pub owner_org: Option<Uuid>,
 }
 
 const fn field(
@@ -145,6 +147,7 @@ pub const CATALOG: &[PackSpec] = &[
                 "which companies to list, e.g. status/name = \"Active\"",
             ),
         ],
+        owner_org: None,
         setup_instructions: "Create an API member in ConnectWise (System > Members > API Members) with a security role that can read companies, configurations and tickets, generate its API keys, and enter them here with your company id, site and client id.",
     },
     PackSpec {
@@ -190,6 +193,7 @@ pub const CATALOG: &[PackSpec] = &[
                 "found automatically when empty",
             ),
         ],
+        owner_org: None,
         setup_instructions: "Create an API-only user in Autotask (Admin > Resources/Users) with the API tracking identifier of your integration, and enter its user name, secret and tracking identifier here.",
     },
     PackSpec {
@@ -251,12 +255,52 @@ pub const CATALOG: &[PackSpec] = &[
                 "true when HaloPSA runs on your own server (no tenant is sent)",
             ),
         ],
+        owner_org: None,
         setup_instructions: "In HaloPSA, create an application (Configuration > Integrations > HaloPSA API > Applications) with the client-credentials flow and the read:customers and read:tickets permissions, and enter its URLs, client id and secret here.",
     },
 ];
 
 pub fn spec(id: &str) -> Option<&'static PackSpec> {
-    CATALOG.iter().find(|p| p.id == id || p.reference == id)
+    CATALOG
+        .iter()
+        .find(|p| p.id == id || p.reference == id)
+        .or_else(|| {
+            custom_registry()
+                .values()
+                .copied()
+                .find(|p| p.id == id || p.reference == id)
+        })
+}
+
+/// The custom packs this process knows, by id (`custom-<uuid>`), as specs like the
+/// catalog's. A spec is leaked when registered: one small allocation per creation or change
+/// of a custom pack, which keeps `&'static PackSpec` the one way every part reads a pack.
+fn custom_registry() -> std::sync::RwLockReadGuard<'static, HashMap<String, &'static PackSpec>> {
+    CUSTOM.read().unwrap_or_else(|e| e.into_inner())
+}
+
+static CUSTOM: std::sync::LazyLock<std::sync::RwLock<HashMap<String, &'static PackSpec>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Makes a custom pack known (or replaces it); returns its spec.
+pub(crate) fn register_custom(spec: PackSpec) -> &'static PackSpec {
+    let spec: &'static PackSpec = Box::leak(Box::new(spec));
+    CUSTOM
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(spec.id.to_owned(), spec);
+    spec
+}
+
+pub(crate) fn unregister_custom(id: &str) {
+    CUSTOM.write().unwrap_or_else(|e| e.into_inner()).remove(id);
+}
+
+/// The custom packs known to this process.
+pub fn custom_specs() -> Vec<&'static PackSpec> {
+    let mut all: Vec<&'static PackSpec> = custom_registry().values().copied().collect();
+    all.sort_by_key(|p| p.name.to_lowercase());
+    all
 }
 
 /// The pack or `NOT_FOUND` naming the field.

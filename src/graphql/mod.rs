@@ -1,6 +1,7 @@
 //! The GraphQL API: thin adapters that read arguments, take the `Actor` from the
 //! context, call one domain function and convert the result.
 mod api_clients;
+mod custom_packs;
 mod executions;
 mod imports;
 mod inputs;
@@ -44,6 +45,7 @@ pub struct QueryRoot(
     triggers::TriggerQuery,
     offboarding::OffboardingQuery,
     settings::SettingsQuery,
+    custom_packs::CustomPackQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -63,6 +65,7 @@ pub struct MutationRoot(
     triggers::TriggerMutation,
     offboarding::OffboardingMutation,
     settings::SettingsMutation,
+    custom_packs::CustomPackMutation,
 );
 
 #[derive(MergedSubscription, Default)]

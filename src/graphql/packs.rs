@@ -416,8 +416,13 @@ impl Pack {
     async fn icon(&self) -> Option<&str> {
         None
     }
+    /// `PSA` for the catalog's; `custom` or `openapi` for an organization's own.
     async fn pack_type(&self) -> PackType {
-        PackType::Psa
+        match self.0.pack_type {
+            "custom" => PackType::Custom,
+            "openapi" => PackType::Openapi,
+            _ => PackType::Psa,
+        }
     }
     async fn status(&self) -> PackStatus {
         PackStatus::Published
@@ -435,9 +440,21 @@ impl Pack {
     async fn is_oauth_configuration(&self) -> bool {
         false
     }
-    /// Catalog packs belong to no organization.
+    /// The organization a custom pack belongs to; none for the catalog's.
     async fn org_id(&self) -> Option<ID> {
-        None
+        self.0.owner_org.map(|o| ID(o.to_string()))
+    }
+    /// The operations of a pack read from an OpenAPI document (ours).
+    async fn actions(&self) -> Vec<super::custom_packs::PackAction> {
+        super::custom_packs::actions_of(self.0.id)
+    }
+    /// A custom pack's definition, secrets masked (ours).
+    async fn custom_spec(&self) -> Option<Json<serde_json::Value>> {
+        crate::domain::custom_packs::get(self.0.id).and_then(|p| {
+            serde_json::to_value(crate::domain::custom_packs::masked(&p.spec))
+                .ok()
+                .map(Json)
+        })
     }
     async fn pack_bundle_id(&self) -> Option<ID> {
         None

@@ -60,6 +60,11 @@ pub enum Psa {
     Halo {
         client: HaloClient,
     },
+    /// An organization's own integration (`src/custom/`): its list request lists companies.
+    Custom {
+        client: Box<crate::custom::client::CustomClient>,
+        name: &'static str,
+    },
 }
 
 /// The PSAs orghub lists companies from (the catalog's PSA packs).
@@ -67,7 +72,7 @@ pub const PACKS: [&str; 3] = ["connectwise-psa", "datto-autotask-psa", "halopsa"
 
 /// Whether a pack is a PSA orghub can list companies from.
 pub fn supports(pack_id: &str) -> bool {
-    PACKS.contains(&pack_id)
+    PACKS.contains(&pack_id) || pack_id.starts_with(crate::domain::custom_packs::PREFIX)
 }
 
 /// Autotask and HaloPSA know two states: active or not.
@@ -167,6 +172,10 @@ impl Psa {
                     ),
                 }
             }
+            custom if custom.starts_with(crate::domain::custom_packs::PREFIX) => Psa::Custom {
+                client: Box::new(crate::domain::custom_packs::client_for(store, config)?),
+                name: crate::domain::packs::spec(custom).map_or("the custom pack", |s| s.name),
+            },
             _ => {
                 let (creds, conditions) = pack_configs::connectwise_credentials(store, config)?;
                 Psa::ConnectWise {
@@ -182,6 +191,7 @@ impl Psa {
             Psa::ConnectWise { .. } => "ConnectWise",
             Psa::Autotask { .. } => "Autotask",
             Psa::Halo { .. } => "HaloPSA",
+            Psa::Custom { name, .. } => name,
         }
     }
 
@@ -241,6 +251,20 @@ impl Psa {
                     })
                     .collect())
             }
+            Psa::Custom { client, .. } => {
+                let list = client.list().await.map_err(self.err())?;
+                Ok(list
+                    .into_iter()
+                    .map(|c| PsaCompany {
+                        id: c.id,
+                        name: c.name,
+                        identifier: None,
+                        website: c.website,
+                        status_id: status_id(c.active),
+                        type_ids: Vec::new(),
+                    })
+                    .collect())
+            }
         }
     }
 
@@ -283,6 +307,10 @@ impl Psa {
                         .collect(),
                 })
             }
+            Psa::Custom { .. } => Ok(FilterOptions {
+                statuses: active_inactive(),
+                account_types: Vec::new(),
+            }),
             Psa::Halo { client } => {
                 let types = client.client_types().await.map_err(self.err())?;
                 Ok(FilterOptions {
@@ -306,6 +334,7 @@ impl Psa {
             Psa::ConnectWise { client, .. } => client.check().await,
             Psa::Autotask { client } => client.check().await,
             Psa::Halo { client } => client.check().await,
+            Psa::Custom { client, .. } => client.check().await,
         }
         .map_err(self.err())
     }

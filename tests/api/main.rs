@@ -5,6 +5,7 @@ mod api_clients;
 mod cli;
 mod concurrency;
 mod connectwise;
+mod custom_packs;
 mod demo;
 mod docs;
 mod executions;
