@@ -95,34 +95,42 @@ const fn secret_field(name: &'static str, label: &'static str, required: bool) -
     }
 }
 
-const fn text_field(name: &'static str, label: &'static str) -> PackField {
+const fn text_field(name: &'static str, label: &'static str, required: bool) -> PackField {
     PackField {
         name,
         label,
         kind: FieldKind::Text,
         secret: false,
-        required: false,
+        required,
         help: "empty: the pack's own",
     }
 }
 
 /// The config fields of a custom pack: the base URL and the credentials its auth takes,
-/// each overriding the pack's own; a secret is required when the pack has none.
+/// each overriding the pack's own; one the pack lacks is required.
 fn fields(auth: &Auth) -> &'static [PackField] {
     let mut auth = auth.clone();
     let missing = auth.secrets_mut().iter().any(|s| s.is_empty());
-    let list: Vec<PackField> = match auth {
+    let list: Vec<PackField> = match &auth {
         Auth::None => vec![BASE_URL],
         Auth::ApiKey { .. } => vec![BASE_URL, secret_field("api_key", "API key", missing)],
         Auth::Basic { .. } => vec![
             BASE_URL,
-            text_field("username", "User name"),
+            text_field(
+                "username",
+                "User name",
+                matches!(&auth, Auth::Basic { username, .. } if username.is_empty()),
+            ),
             secret_field("password", "Password", missing),
         ],
         Auth::Bearer { .. } => vec![BASE_URL, secret_field("token", "Token", missing)],
         Auth::OAuth2 { .. } => vec![
             BASE_URL,
-            text_field("client_id", "Client ID"),
+            text_field(
+                "client_id",
+                "Client ID",
+                matches!(&auth, Auth::OAuth2 { client_id, .. } if client_id.is_empty()),
+            ),
             secret_field("client_secret", "Client secret", missing),
         ],
     };
@@ -368,8 +376,10 @@ fn check_input(input: &mut PackInput, actions: &[Operation]) -> Vec<ValidationEr
     // The pack's own secrets may be left to its configs (a document never carries them).
     let secret_fields = [
         "input.auth.value",
+        "input.auth.username",
         "input.auth.password",
         "input.auth.token",
+        "input.auth.clientId",
         "input.auth.clientSecret",
     ];
     errors.extend(

@@ -607,3 +607,48 @@ async fn a_pack_from_an_openapi_document_is_configured_mapped_and_called() {
         .await;
     assert_eq!(code(&body), "CONFLICT");
 }
+
+#[tokio::test]
+async fn an_oauth2_document_leaves_the_client_credentials_to_the_configs() {
+    let app = spawn_app().await;
+    let sim = ToolSim::start(ToolAuth::OAuth2 {
+        client_id: "tool-client".into(),
+        client_secret: "tool-secret".into(),
+        scope: String::new(),
+    })
+    .await
+    .unwrap();
+    let doc = app
+        .client
+        .get(format!("{}/openapi.json", sim.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let made = upload_document(&app, &app.admin, &doc, "tool.json").await;
+    let pack = made["data"]["createOpenApiPack"].clone();
+    assert_eq!(pack["customSpec"]["auth"]["kind"], "OAUTH2", "{made}");
+    let config = app
+        .ok(
+            &app.admin,
+            CONFIG,
+            json!({ "o": app.msp_id, "p": pack["id"], "c": {} }),
+        )
+        .await["createPackConfig"]
+        .clone();
+    assert_eq!(
+        config["missingFields"],
+        json!(["client_id", "client_secret"])
+    );
+    let config = config["id"].as_str().unwrap().to_owned();
+    app.ok(
+        &app.admin,
+        "mutation($id: ID!) { updatePackConfig(packConfig: {id: $id, config: {client_id: \"tool-client\", client_secret: \"tool-secret\"}}) { id } }",
+        json!({ "id": config }),
+    )
+    .await;
+    let h = health(&app, &config).await;
+    assert_eq!(h["status"], "GREEN", "{h}");
+}
