@@ -574,6 +574,9 @@ pub async fn suggest_for(
     Ok(suggest(&facts, &companies))
 }
 
+/// Companies outside the refreshed options one Save Mappings asks the PSA about.
+const MAX_LOOKUPS: usize = 20;
+
 /// Save Mappings: per organization, the company id (empty: no mapping). One transaction.
 pub async fn save(
     store: &Store,
@@ -592,6 +595,10 @@ pub async fn save(
         .map(|o| (o.id, o))
         .collect();
     let mut errors = Vec::new();
+    // Companies not in the refreshed options (made since, or never refreshed) are asked
+    // of the PSA one by one, a few at most.
+    let mut psa = None;
+    let mut asked = 0;
     for (i, (org_id, company)) in mappings.iter().enumerate() {
         if !in_tree.contains_key(org_id) {
             errors.push(crate::error::ValidationError::new(
@@ -600,14 +607,39 @@ pub async fn save(
                 "not an organization this config serves",
             ));
         }
-        if let Some(c) = company.as_deref().filter(|c| !c.trim().is_empty())
-            && !known.contains(c.trim())
-        {
+        let Some(c) = company
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty() && !known.contains(*c))
+        else {
+            continue;
+        };
+        let field = format!("mappings.{i}.companyId");
+        if asked >= MAX_LOOKUPS {
             errors.push(crate::error::ValidationError::new(
-                format!("mappings.{i}.companyId"),
+                field,
                 "NOT_FOUND",
-                format!("company {c} is not in the refreshed options"),
+                format!("company {c} is not in the refreshed options; refresh them first"),
             ));
+            continue;
+        }
+        asked += 1;
+        if psa.is_none() {
+            psa = Some(Psa::for_config(store, &config)?);
+        }
+        let Some(p) = psa.as_ref() else { continue };
+        match p.company(c).await {
+            Ok(Some(_)) => {}
+            Ok(None) => errors.push(crate::error::ValidationError::new(
+                field,
+                "NOT_FOUND",
+                format!("{} has no company {c}", p.name()),
+            )),
+            Err(e) => errors.push(crate::error::ValidationError::new(
+                field,
+                "NOT_FOUND",
+                format!("company {c} is not in the refreshed options, and asking failed: {e}"),
+            )),
         }
     }
     if errors.iter().any(|e| e.code == "UNAUTHORIZED") {

@@ -95,6 +95,50 @@ fn status_id(active: bool) -> Option<String> {
     Some(if active { "active" } else { "inactive" }.to_owned())
 }
 
+fn from_connectwise(c: crate::connectwise::client::Company) -> PsaCompany {
+    PsaCompany {
+        id: c.id.to_string(),
+        name: c.name,
+        identifier: c.identifier,
+        website: c.website,
+        status_id: c.status.map(|s| s.id.to_string()),
+        type_ids: c.types.into_iter().map(|t| t.id.to_string()).collect(),
+    }
+}
+
+fn from_autotask(c: autotask::AtCompany) -> PsaCompany {
+    PsaCompany {
+        id: c.id.to_string(),
+        name: c.company_name,
+        identifier: c.company_number,
+        website: c.web_address,
+        status_id: status_id(c.is_active),
+        type_ids: c.company_type.map(|t| t.to_string()).into_iter().collect(),
+    }
+}
+
+fn from_halo(c: halo::HaloClientRecord) -> PsaCompany {
+    PsaCompany {
+        id: c.id.to_string(),
+        name: c.name,
+        identifier: None,
+        website: c.website,
+        status_id: status_id(!c.inactive),
+        type_ids: c.customer_type.map(|t| t.to_string()).into_iter().collect(),
+    }
+}
+
+fn from_custom(c: crate::custom::ListedItem) -> PsaCompany {
+    PsaCompany {
+        id: c.id,
+        name: c.name,
+        identifier: None,
+        website: c.website,
+        status_id: status_id(c.active),
+        type_ids: Vec::new(),
+    }
+}
+
 fn flag(value: Option<&String>) -> bool {
     value.is_some_and(|v| {
         matches!(
@@ -204,67 +248,69 @@ impl Psa {
 
     /// Every company the config may see (all pages).
     pub async fn companies(&self) -> Result<Vec<PsaCompany>, PsaError> {
-        match self {
-            Psa::ConnectWise { client, conditions } => {
-                let list = client
-                    .companies(conditions.as_deref())
-                    .await
-                    .map_err(self.err())?;
-                Ok(list
+        Ok(match self {
+            Psa::ConnectWise { client, conditions } => client
+                .companies(conditions.as_deref())
+                .await
+                .map_err(self.err())?
+                .into_iter()
+                .filter(|c| !c.deleted_flag)
+                .map(from_connectwise)
+                .collect(),
+            Psa::Autotask { client } => client
+                .companies()
+                .await
+                .map_err(self.err())?
+                .into_iter()
+                .map(from_autotask)
+                .collect(),
+            Psa::Halo { client } => client
+                .clients()
+                .await
+                .map_err(self.err())?
+                .into_iter()
+                .map(from_halo)
+                .collect(),
+            Psa::Custom { client, .. } => client
+                .list()
+                .await
+                .map_err(self.err())?
+                .into_iter()
+                .map(from_custom)
+                .collect(),
+        })
+    }
+
+    /// One company by id; `None` when the PSA has none of that id (a custom pack, having
+    /// no single-item request, looks in its list).
+    pub async fn company(&self, id: &str) -> Result<Option<PsaCompany>, PsaError> {
+        let numeric = id.trim().parse::<i64>().ok();
+        let found = match (self, numeric) {
+            (Psa::Custom { .. }, _) => {
+                return Ok(self
+                    .companies()
+                    .await?
                     .into_iter()
-                    .filter(|c| !c.deleted_flag)
-                    .map(|c| PsaCompany {
-                        id: c.id.to_string(),
-                        name: c.name,
-                        identifier: c.identifier,
-                        website: c.website,
-                        status_id: c.status.map(|s| s.id.to_string()),
-                        type_ids: c.types.into_iter().map(|t| t.id.to_string()).collect(),
-                    })
-                    .collect())
+                    .find(|c| c.id == id.trim()));
             }
-            Psa::Autotask { client } => {
-                let list = client.companies().await.map_err(self.err())?;
-                Ok(list
-                    .into_iter()
-                    .map(|c| PsaCompany {
-                        id: c.id.to_string(),
-                        name: c.company_name,
-                        identifier: c.company_number,
-                        website: c.web_address,
-                        status_id: status_id(c.is_active),
-                        type_ids: c.company_type.map(|t| t.to_string()).into_iter().collect(),
-                    })
-                    .collect())
+            (_, None) => return Ok(None),
+            (Psa::ConnectWise { client, .. }, Some(n)) => client
+                .get(&format!("company/companies/{n}"), &[])
+                .await
+                .and_then(|v| {
+                    serde_json::from_value::<crate::connectwise::client::Company>(v)
+                        .map_err(|e| CwError::Protocol(format!("company {n}: {e}")))
+                })
+                .map(|c| (!c.deleted_flag).then(|| from_connectwise(c))),
+            (Psa::Autotask { client }, Some(n)) => {
+                client.company(n).await.map(|c| Some(from_autotask(c)))
             }
-            Psa::Halo { client } => {
-                let list = client.clients().await.map_err(self.err())?;
-                Ok(list
-                    .into_iter()
-                    .map(|c| PsaCompany {
-                        id: c.id.to_string(),
-                        name: c.name,
-                        identifier: None,
-                        website: c.website,
-                        status_id: status_id(!c.inactive),
-                        type_ids: c.customer_type.map(|t| t.to_string()).into_iter().collect(),
-                    })
-                    .collect())
-            }
-            Psa::Custom { client, .. } => {
-                let list = client.list().await.map_err(self.err())?;
-                Ok(list
-                    .into_iter()
-                    .map(|c| PsaCompany {
-                        id: c.id,
-                        name: c.name,
-                        identifier: None,
-                        website: c.website,
-                        status_id: status_id(c.active),
-                        type_ids: Vec::new(),
-                    })
-                    .collect())
-            }
+            (Psa::Halo { client }, Some(n)) => client.client(n).await.map(|c| Some(from_halo(c))),
+        };
+        match found {
+            Ok(c) => Ok(c),
+            Err(CwError::NotFound(_)) => Ok(None),
+            Err(e) => Err(self.err()(e)),
         }
     }
 

@@ -6,7 +6,11 @@ use crate::for_each_psa;
 use crate::helpers::{code, rule, spawn_app};
 use crate::psas::{AnyPsa, Kind};
 
-for_each_psa!(refresh_suggest_save_and_list, refresh_failures_are_clear);
+for_each_psa!(
+    refresh_suggest_save_and_list,
+    refresh_failures_are_clear,
+    a_company_not_refreshed_is_asked_of_the_psa,
+);
 
 fn by_org<'a>(suggestions: &'a Value, name: &str) -> &'a Value {
     suggestions
@@ -247,4 +251,39 @@ async fn refresh_failures_are_clear(kind: Kind) {
         )
         .await;
     assert_eq!(rule(&body), ("packConfigId", "INCOMPLETE_CONFIG"));
+}
+
+async fn a_company_not_refreshed_is_asked_of_the_psa(kind: Kind) {
+    let app = spawn_app().await;
+    let psa = AnyPsa::start(kind, 12).await;
+    let config = psa.create_config(&app, "Main").await;
+    let org = app.create_org(&app.admin, "Litware", &app.msp_id).await;
+    let save = "mutation($c: ID!, $m: [OrgMappingInput!]!) { saveOrgMappings(packConfigId: $c, mappings: $m) }";
+    // Never refreshed: the PSA is asked about each company named.
+    let saved = app
+        .ok(
+            &app.admin,
+            save,
+            json!({ "c": config, "m": [{ "orgId": org, "companyId": "5" }] }),
+        )
+        .await;
+    assert_eq!(saved["saveOrgMappings"], 1);
+    let var = app
+        .ok(
+            &app.admin,
+            "query($o: ID, $n: String) { orgVariables(where: {orgId: $o, name: $n}) { value } }",
+            json!({ "o": org, "n": psa.mapping_variable() }),
+        )
+        .await;
+    assert_eq!(var["orgVariables"][0]["value"], "5");
+    for missing in ["999999", "not-a-number"] {
+        let body = app
+            .gql(
+                &app.admin,
+                save,
+                json!({ "c": config, "m": [{ "orgId": org, "companyId": missing }] }),
+            )
+            .await;
+        assert_eq!(rule(&body), ("mappings.0.companyId", "NOT_FOUND"), "{body}");
+    }
 }
