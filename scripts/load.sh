@@ -4,6 +4,8 @@
 # run — on SQLite and, when PG_URL is reachable, on PostgreSQL; beside a bare axum handler
 # answering the same bytes as the trivial query (the machine's HTTP ceiling).
 #   scripts/load.sh [duration, default 20s] [connections, default 50]
+#   PERF_DIR=/tmp/perf scripts/load.sh 10s 50   also profiles the server during the page runs
+#   (then: perf report -i /tmp/perf/SQLite-page.data --no-children)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-20s}
@@ -107,7 +109,15 @@ s = s.replace('request = function() i = i % #bodies + 1; return wrk.format(nil, 
 open(p, "w").write(s)
 PY
   run "$label: { me { id } }" $PORT "$WORK/trivial.lua"
+  # PERF_DIR=dir: the server is profiled (perf, call graphs) during the page run.
+  local perf=""
+  if [ -n "${PERF_DIR:-}" ]; then
+    mkdir -p "$PERF_DIR"
+    perf record -q -F 999 -g -p "$pid" -o "$PERF_DIR/$label-page.data" >/dev/null 2>&1 &
+    perf=$!
+  fi
   run "$label: 100 orgs + tags + variables" $PORT "$WORK/page.lua"
+  if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true; fi
   run "$label: mixed (1 write in 4)" $PORT "$WORK/mixed.lua"
   kill $pid; wait $pid 2>/dev/null || true
 }
