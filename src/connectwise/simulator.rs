@@ -127,6 +127,18 @@ const WORDS: [&str; 24] = [
 ];
 const SUFFIXES: [&str; 6] = ["", " Inc", " LLC", " Ltd", " GmbH", " Co."];
 
+/// The name of seeded company `id` (1-based): "Contoso", "Fabrikam Inc", "Northwind LLC"…,
+/// then "Contoso 1 …". Every simulator names its companies so, so tests hold for each PSA.
+pub(crate) fn company_name(id: i64) -> String {
+    let i = (id - 1).max(0) as usize;
+    let word = WORDS[i % WORDS.len()];
+    if i < WORDS.len() {
+        format!("{word}{}", SUFFIXES[i % SUFFIXES.len()])
+    } else {
+        format!("{word} {}{}", i / WORDS.len(), SUFFIXES[i % SUFFIXES.len()])
+    }
+}
+
 fn info(id: i64) -> Value {
     json!({ "lastUpdated": format!("2024-{:02}-{:02}T10:00:00Z", 1 + id % 12, 1 + id % 28), "updatedBy": "sim" })
 }
@@ -140,12 +152,7 @@ fn seed(companies: usize) -> Data {
     let mut tickets = Vec::new();
     for i in 0..companies {
         let id = i as i64 + 1;
-        let word = WORDS[i % WORDS.len()];
-        let name = if i < WORDS.len() {
-            format!("{word}{}", SUFFIXES[i % SUFFIXES.len()])
-        } else {
-            format!("{word} {}{}", i / WORDS.len(), SUFFIXES[i % SUFFIXES.len()])
-        };
+        let name = company_name(id);
         let (sid, sname) = STATUSES[if i % 10 == 9 { 1 } else { 0 }];
         let (tid, tname) = TYPES[i % TYPES.len()];
         let identifier: String = name

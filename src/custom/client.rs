@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, LINK};
 use reqwest::{Method, StatusCode, Url};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
@@ -17,15 +16,12 @@ use super::{
 };
 use crate::connectwise::client::{CwError, FieldProblem};
 use crate::psa::autotask::{REQUEST_TIMEOUT, body_excerpt, error_for, send_with_retries};
+use crate::psa::oauth::{Token, TokenAnswer, TokenCache};
 
 /// Pages followed before a listing is taken for a loop.
 pub const MAX_PAGES: usize = 1000;
 /// The largest answer read, in bytes.
 pub const MAX_BODY_BYTES: usize = 20 << 20;
-/// A token is renewed when it has less than this left.
-const TOKEN_MARGIN: Duration = Duration::from_secs(60);
-/// A token's lifetime when the token endpoint does not say.
-const DEFAULT_TOKEN_LIFETIME: u64 = 3600;
 
 /// The HTTP client custom integrations should use: as [`crate::http_client`], but it does
 /// not follow redirects. A redirect would carry an API key header to wherever the tool
@@ -53,25 +49,12 @@ struct Ready {
     headers: HeaderMap,
 }
 
-#[derive(Deserialize)]
-struct TokenAnswer {
-    #[serde(default)]
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<Value>,
-}
-
-struct Token {
-    value: String,
-    renew_at: Instant,
-}
-
 pub struct CustomClient {
     http: reqwest::Client,
     spec: CustomSpec,
     /// An invalid spec makes every call fail with `INVALID_SPEC` before anything is sent.
     ready: Result<Ready, CwError>,
-    token: tokio::sync::Mutex<Option<Token>>,
+    token: TokenCache,
 }
 
 fn rejected(code: &str, message: impl Into<String>) -> CwError {
@@ -93,7 +76,7 @@ impl CustomClient {
             http,
             spec,
             ready,
-            token: tokio::sync::Mutex::new(None),
+            token: TokenCache::default(),
         }
     }
 
@@ -318,47 +301,17 @@ impl CustomClient {
         }
         let answer: TokenAnswer = serde_json::from_slice(&read_body(res).await?)
             .map_err(|e| CwError::Protocol(format!("token: {e}")))?;
-        if answer.access_token.trim().is_empty() {
-            return Err(CwError::Protocol("a token answer without a token".into()));
-        }
-        let lifetime = answer
-            .expires_in
-            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()))
-            .unwrap_or(DEFAULT_TOKEN_LIFETIME);
-        Ok(Token {
-            value: answer.access_token,
-            renew_at: Instant::now() + Duration::from_secs(lifetime).saturating_sub(TOKEN_MARGIN),
-        })
+        answer.into_token()
     }
 
-    /// The cached token, or a new one when there is none or it expires within a minute.
+    /// The kept token, or a new one when there is none or it expires within a minute.
     async fn token(&self) -> Result<String, CwError> {
-        let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref()
-            && Instant::now() < t.renew_at
-        {
-            return Ok(t.value.clone());
-        }
-        let fresh = self.fetch_token().await?;
-        let value = fresh.value.clone();
-        *cached = Some(fresh);
-        Ok(value)
+        self.token.get(|| self.fetch_token()).await
     }
 
     /// A token to replace `refused`; one already renewed by another call is reused.
     async fn renew(&self, refused: &str) -> Result<String, CwError> {
-        let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref()
-            && t.value != refused
-            && Instant::now() < t.renew_at
-        {
-            return Ok(t.value.clone());
-        }
-        *cached = None;
-        let fresh = self.fetch_token().await?;
-        let value = fresh.value.clone();
-        *cached = Some(fresh);
-        Ok(value)
+        self.token.renew(refused, || self.fetch_token()).await
     }
 
     /// The health check: its status must be the expected one. Returns how long it took.

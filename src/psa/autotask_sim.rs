@@ -63,44 +63,7 @@ pub const COMPANY_TYPES: [(i64, &str); 6] = [
     (7, "Partner"),
 ];
 
-const WORDS: [&str; 24] = [
-    "Contoso",
-    "Fabrikam",
-    "Northwind",
-    "Tailspin",
-    "Litware",
-    "Adventure",
-    "Wingtip",
-    "Proseware",
-    "Alpine",
-    "Blue Yonder",
-    "Coho",
-    "Fourth Coffee",
-    "Lucerne",
-    "Margie's",
-    "Relecloud",
-    "Trey",
-    "Woodgrove",
-    "Humongous",
-    "Graphic",
-    "Wide World",
-    "VanArsdel",
-    "Datum",
-    "Bellows",
-    "Southridge",
-];
-const SUFFIXES: [&str; 6] = ["", " Inc", " LLC", " Ltd", " GmbH", " Co."];
-
-/// The name of seeded company `id` (1-based), as the ConnectWise simulator names them.
-pub(crate) fn company_name(id: i64) -> String {
-    let i = (id - 1).max(0) as usize;
-    let word = WORDS[i % WORDS.len()];
-    if i < WORDS.len() {
-        format!("{word}{}", SUFFIXES[i % SUFFIXES.len()])
-    } else {
-        format!("{word} {}{}", i / WORDS.len(), SUFFIXES[i % SUFFIXES.len()])
-    }
-}
+pub(crate) use crate::connectwise::simulator::company_name;
 
 /// `www.<letters of the name>.example`.
 pub(crate) fn website(name: &str) -> String {

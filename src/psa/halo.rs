@@ -10,12 +10,11 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::autotask::{body_excerpt, decode, error_for, send_with_retries, site_url};
+use super::oauth::{Token, TokenAnswer, TokenCache};
 use crate::connectwise::client::CwError;
 
 /// Clients asked per page.
 pub const PAGE_SIZE: usize = 100;
-/// A token is renewed when it has less than this left.
-const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 /// Pages followed before the listing is taken for a loop.
 const MAX_PAGES: usize = 10_000;
 /// The customer types (Configuration > Customers > Customer Types).
@@ -80,29 +79,16 @@ struct ClientPage {
 }
 
 #[derive(Deserialize)]
-struct TokenAnswer {
-    #[serde(default)]
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<Value>,
-}
-
-#[derive(Deserialize)]
 struct NamedId {
     id: i64,
     #[serde(default)]
     name: String,
 }
 
-struct Token {
-    value: String,
-    renew_at: Instant,
-}
-
 pub struct HaloClient {
     http: reqwest::Client,
     creds: HaloCredentials,
-    token: tokio::sync::Mutex<Option<Token>>,
+    token: TokenCache,
 }
 
 impl HaloClient {
@@ -110,7 +96,7 @@ impl HaloClient {
         HaloClient {
             http,
             creds,
-            token: tokio::sync::Mutex::new(None),
+            token: TokenCache::default(),
         }
     }
 
@@ -171,47 +157,17 @@ impl HaloClient {
             return Err(halo_error(res).await);
         }
         let answer: TokenAnswer = decode(res, "token").await?;
-        if answer.access_token.trim().is_empty() {
-            return Err(CwError::Protocol("a token answer without a token".into()));
-        }
-        let lifetime = answer
-            .expires_in
-            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()))
-            .unwrap_or(3600);
-        Ok(Token {
-            value: answer.access_token,
-            renew_at: Instant::now() + Duration::from_secs(lifetime).saturating_sub(TOKEN_MARGIN),
-        })
+        answer.into_token()
     }
 
-    /// The cached token, or a new one when there is none or it expires within a minute.
+    /// The kept token, or a new one when there is none or it expires within a minute.
     async fn token(&self) -> Result<String, CwError> {
-        let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref()
-            && Instant::now() < t.renew_at
-        {
-            return Ok(t.value.clone());
-        }
-        let fresh = self.fetch_token().await?;
-        let value = fresh.value.clone();
-        *cached = Some(fresh);
-        Ok(value)
+        self.token.get(|| self.fetch_token()).await
     }
 
     /// A token to replace `refused`; one already renewed by another call is reused.
     async fn renew(&self, refused: &str) -> Result<String, CwError> {
-        let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref()
-            && t.value != refused
-            && Instant::now() < t.renew_at
-        {
-            return Ok(t.value.clone());
-        }
-        *cached = None;
-        let fresh = self.fetch_token().await?;
-        let value = fresh.value.clone();
-        *cached = Some(fresh);
-        Ok(value)
+        self.token.renew(refused, || self.fetch_token()).await
     }
 
     /// `GET /api/{path}` as `T`, renewing the token once if it is refused.

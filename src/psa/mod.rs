@@ -6,6 +6,7 @@ pub mod autotask;
 pub mod autotask_sim;
 pub mod halo;
 pub mod halo_sim;
+pub(crate) mod oauth;
 
 use serde::{Deserialize, Serialize};
 
