@@ -30,7 +30,7 @@ pub const PREFIX: &str = "custom-";
 const MASK: &str = "********";
 
 /// A custom pack as kept: the spec with its secrets sealed.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomPack {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -191,24 +191,9 @@ pub async fn load_all(store: &Store) -> AppResult<usize> {
     let known: Vec<String> = rows.iter().map(|r| pack_id(r.id)).collect();
     let n = rows.len();
     for r in rows {
-        let id = pack_id(r.id);
-        let current = data().get(&id).map(|p| {
-            (
-                p.name.clone(),
-                p.mapping_variable.clone(),
-                p.spec.clone(),
-                p.actions.len(),
-            )
-        });
         let p = from_row(r)?;
-        if current
-            != Some((
-                p.name.clone(),
-                p.mapping_variable.clone(),
-                p.spec.clone(),
-                p.actions.len(),
-            ))
-        {
+        // Registered again only when changed (each registration keeps a new spec).
+        if data().get(&pack_id(p.id)) != Some(&p) {
             register(p);
         }
     }

@@ -369,6 +369,18 @@ async fn bad_definitions_are_refused_with_their_fields() {
     assert_eq!(mine["customPacks"], json!([{ "name": "Tool" }]));
 }
 
+/// The tool's own OpenAPI document (`openapi.json` or `openapi.yaml`).
+async fn document(app: &TestApp, sim: &ToolSim, name: &str) -> String {
+    app.client
+        .get(format!("{}/{name}", sim.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// POSTs `createOpenApiPack` with the document as a multipart upload.
 async fn upload_document(app: &TestApp, token: &str, doc: &str, filename: &str) -> Value {
     let boundary = "----orghubopenapi";
@@ -408,15 +420,7 @@ async fn a_pack_from_an_openapi_document_is_configured_mapped_and_called() {
     ))
     .await
     .unwrap();
-    let doc = app
-        .client
-        .get(format!("{}/openapi.yaml", sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let doc = document(&app, &sim, "openapi.yaml").await;
     // Another tree cannot put a pack in this one, nor can a member.
     let (_, other_admin) = app.other_msp("Initech").await;
     let refused = upload_document(&app, &other_admin, &doc, "tool.yaml").await;
@@ -618,15 +622,7 @@ async fn an_oauth2_document_leaves_the_client_credentials_to_the_configs() {
     })
     .await
     .unwrap();
-    let doc = app
-        .client
-        .get(format!("{}/openapi.json", sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let doc = document(&app, &sim, "openapi.json").await;
     let made = upload_document(&app, &app.admin, &doc, "tool.json").await;
     let pack = made["data"]["createOpenApiPack"].clone();
     assert_eq!(pack["customSpec"]["auth"]["kind"], "OAUTH2", "{made}");
